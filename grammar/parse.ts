@@ -1,0 +1,97 @@
+/**
+ * `parsePolicy`: text → AST plus syntax diagnostics, the first phase behind
+ * grammar/index.ts. Lexing, parsing (with recovery, so every syntax error of a
+ * file is reported at once) and CST→AST conversion; never throws.
+ */
+import type { ILexingError, IRecognitionException, IToken } from "chevrotain";
+import type { PolicyFile, Span } from "./ast.js";
+import { compareDiagnostics, makeDiagnostic, type Diagnostic } from "./diagnostics.js";
+import { checkTokens, cstToAst, hasPosition, lexErrorDiagnostic, spanAfter, toComments, tokenSpan } from "./cst-to-ast.js";
+import { policyParser } from "./parser.js";
+import { decodeParserMessage, internalParserError, reservedWordAsName } from "./syntax-errors.js";
+import { policyLexer } from "./tokens.js";
+
+/** What parsing one file gives: the AST (null when there is any syntax error) and the diagnostics. */
+export interface ParseResult {
+  readonly ast: PolicyFile | null;
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * Where to point at a parser error. A real token is pointed at; the end of
+ * the file or a token inserted by recovery (which has no position) is mapped
+ * to the end of the last real token before it.
+ */
+function errorSpan(e: IRecognitionException, tokens: readonly IToken[], file: string): Span {
+  if (hasPosition(e.token)) return tokenSpan(e.token, file);
+  const previous = (e as { previousToken?: IToken }).previousToken;
+  if (hasPosition(previous)) return spanAfter(previous, file);
+  const last = tokens[tokens.length - 1];
+  if (last !== undefined) return spanAfter(last, file);
+  return { file, start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+}
+
+/** The first token after each lexer error: parser errors there are echoes of the lexer error. */
+function tokensAfterLexErrors(errors: readonly ILexingError[], tokens: readonly IToken[]): Set<IToken> {
+  const out = new Set<IToken>();
+  for (const e of errors) {
+    let lo = 0;
+    let hi = tokens.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tokens[mid]!.startOffset < e.offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = tokens[lo];
+    if (next !== undefined) out.add(next);
+  }
+  return out;
+}
+
+/** Parses one `.policy` file. `file` is used in every span (usually the path as given). */
+export function parsePolicy(text: string, file: string): ParseResult {
+  try {
+    const lexed = policyLexer.tokenize(text);
+    const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexErrorDiagnostic(e, text, file));
+    diagnostics.push(...checkTokens(lexed.tokens, file));
+
+    const parser = policyParser();
+    parser.reservedNames = [];
+    parser.input = lexed.tokens;
+    const cst = parser.file();
+    for (const word of parser.reservedNames) diagnostics.push(reservedWordAsName(word.image, tokenSpan(word, file)));
+    const seen = new Set<string>();
+    const afterBadChar = tokensAfterLexErrors(lexed.errors, lexed.tokens);
+    for (const e of parser.errors) {
+      // The token right after an unknown character is usually out of place only because of it.
+      if (afterBadChar.has(e.token)) continue;
+      const { code, message } = decodeParserMessage(e.message);
+      const span = errorSpan(e, lexed.tokens, file);
+      const key = `${span.start.offset}:${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      diagnostics.push(makeDiagnostic(code, "error", message, span));
+    }
+
+    const comments = toComments(lexed.groups["comments"] ?? [], file);
+    let ast: PolicyFile | null = null;
+    if (diagnostics.length === 0) {
+      ast = cstToAst(cst, comments, file, diagnostics);
+      if (diagnostics.length > 0) ast = null;
+    } else {
+      // A recovered CST may lack parts; converting it anyway finds the errors
+      // only conversion can see (P109, P110), and a crash there means nothing.
+      try {
+        cstToAst(cst, comments, file, diagnostics);
+      } catch {
+        /* the syntax errors already found stand */
+      }
+    }
+    diagnostics.sort(compareDiagnostics);
+    return { ast, diagnostics };
+  } catch (e) {
+    const at = { offset: 0, line: 1, column: 1 };
+    const detail = e instanceof Error ? e.message : String(e);
+    return { ast: null, diagnostics: [internalParserError(detail, { file, start: at, end: at })] };
+  }
+}
