@@ -1,12 +1,196 @@
+/**
+ * `vmpolicy agent`: the web service on each hypervisor host (SPEC 6). It
+ * builds the chosen driver (`sim`, or `qemu` with real guests) from flags
+ * (and, for `sim`, an optional host file), reads the token, and serves the
+ * agent API until SIGINT/SIGTERM.
+ * Usage errors exit 2 with a message naming the flag.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { pino } from "pino";
+import { DEFAULT_AGENT_LISTEN, startAgent } from "../../engine/agent/server.js";
+import type { Driver } from "../../engine/drivers/driver.js";
+import { QemuDriver } from "../../engine/drivers/qemu.js";
+import { SimDriver } from "../../engine/drivers/sim.js";
+import { checkListen, parseListen } from "../../engine/listen-guard.js";
+import { type Parsed, type SimHostConfig, loadSimConfig, parseLabelsFlag, parseNumber, parseVmsFlag } from "../../engine/drivers/sim-config.js";
+import { HOST_STATES } from "../../grammar/types.js";
+import type { HostStateName } from "../../engine/types.js";
 
-/** `vmpolicy agent`: not built yet (its issue is open). */
+/** Drivers this build has; the others of SPEC 6 are named so the error can say so. */
+const BUILT = ["sim", "qemu"];
+const PLANNED = ["xl", "virsh"];
+
+interface AgentFlags {
+  driver: string;
+  name?: string;
+  listen: string;
+  tokenFile?: string;
+  config?: string;
+  cpus?: string;
+  mem?: string;
+  vms?: string;
+  labels?: string;
+  state?: string;
+  storage?: string;
+  seed?: string;
+  period?: string;
+  migrationRate?: string;
+  runDir?: string;
+  qemuBinary?: string;
+  migrationAddress?: string;
+  quiet?: boolean;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`vmpolicy agent: ${message}\n`);
+  process.exit(2);
+}
+
+function need<T>(r: Parsed<T>): T {
+  if (!r.ok) usage(r.message);
+  return r.value;
+}
+
+/** Merges the host file (if any) and the flags into the sim driver's settings; flags win. */
+function simConfig(flags: AgentFlags): SimHostConfig {
+  const cfg: SimHostConfig = flags.config ? need(loadSimConfig(flags.config)) : {};
+  if (flags.config && cfg.storage) cfg.storage = resolve(flags.config, "..", cfg.storage);
+  if (flags.name !== undefined) cfg.name = flags.name;
+  if (!cfg.name) usage("--name is required with --driver sim (or set name: in --config)");
+  if (flags.cpus !== undefined) cfg.cpus = need(parseNumber("--cpus", flags.cpus, { integer: true }));
+  if (flags.mem !== undefined) cfg.mem = need(parseNumber("--mem", flags.mem));
+  if (flags.vms !== undefined) cfg.vms = need(parseVmsFlag(flags.vms, cfg.name));
+  if (flags.labels !== undefined) cfg.labels = need(parseLabelsFlag(flags.labels));
+  if (flags.state !== undefined) {
+    if (!(HOST_STATES as readonly string[]).includes(flags.state)) usage(`--state must be one of ${HOST_STATES.join(", ")} (got ${JSON.stringify(flags.state)})`);
+    cfg.state = flags.state as HostStateName;
+  }
+  if (flags.storage !== undefined) cfg.storage = resolve(flags.storage);
+  if (flags.seed !== undefined) cfg.seed = need(parseNumber("--seed", flags.seed, { integer: true, zero: true }));
+  if (flags.period !== undefined) cfg.period = need(parseNumber("--period", flags.period, { zero: true }));
+  if (flags.migrationRate !== undefined) cfg.migration_rate = need(parseNumber("--migration-rate", flags.migrationRate));
+  return cfg;
+}
+
+function readToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    usage(`--token-file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  const token = text.trim();
+  if (token === "") usage(`--token-file ${file}: the file is empty`);
+  if (/\s/.test(token)) usage(`--token-file ${file}: the token must be one word without spaces`);
+  return token;
+}
+
+function buildSim(flags: AgentFlags): SimDriver {
+  const cfg = simConfig(flags);
+  try {
+    return new SimDriver({
+      name: cfg.name!,
+      cpus: cfg.cpus ?? 4,
+      mem: cfg.mem ?? 16384,
+      labels: cfg.labels,
+      state: cfg.state,
+      vms: cfg.vms,
+      seed: cfg.seed,
+      period: cfg.period,
+      busyDemand: cfg.busy_demand,
+      idleDemand: cfg.idle_demand,
+      migrationRate: cfg.migration_rate,
+      storage: cfg.storage,
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+}
+
+async function buildQemu(flags: AgentFlags): Promise<QemuDriver> {
+  for (const [flag, set] of [["--config", flags.config], ["--state", flags.state], ["--seed", flags.seed], ["--period", flags.period], ["--migration-rate", flags.migrationRate]] as const) {
+    if (set !== undefined) usage(`${flag} applies to --driver sim only`);
+  }
+  const binary = flags.qemuBinary ?? "qemu-system-x86_64";
+  if (spawnSync(binary, ["--version"]).status !== 0) usage(`cannot run ${binary}: install QEMU (Debian: qemu-system-x86) or give --qemu-binary`);
+  const name = flags.name ?? hostname();
+  const runDir = resolve(flags.runDir ?? join(tmpdir(), `vmpolicy-qemu-${name}`));
+  try {
+    return await QemuDriver.create({
+      name,
+      cpus: flags.cpus === undefined ? undefined : need(parseNumber("--cpus", flags.cpus, { integer: true })),
+      mem: flags.mem === undefined ? undefined : need(parseNumber("--mem", flags.mem)),
+      labels: flags.labels === undefined ? undefined : need(parseLabelsFlag(flags.labels)),
+      vms: flags.vms === undefined ? undefined : need(parseVmsFlag(flags.vms, name, false)),
+      runDir,
+      storage: flags.storage === undefined ? undefined : resolve(flags.storage),
+      binary,
+      migrationAddress: flags.migrationAddress,
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+}
+
+async function runAgent(flags: AgentFlags): Promise<void> {
+  if (!BUILT.includes(flags.driver)) {
+    const why = PLANNED.includes(flags.driver) ? `driver ${flags.driver} is not available in this build` : `unknown driver ${JSON.stringify(flags.driver)}`;
+    usage(`${why} (available: ${BUILT.join(", ")})`);
+  }
+  const token = flags.tokenFile ? readToken(flags.tokenFile) : undefined;
+  // Check the address before a driver starts any guest.
+  const listen = parseListen(flags.listen);
+  if (!listen.ok) usage(listen.message);
+  const refusal = checkListen(listen.host, token !== undefined);
+  if (refusal) usage(refusal);
+  const driver: Driver & { vmNames(): string[] } = flags.driver === "qemu" ? await buildQemu(flags) : buildSim(flags);
+  const logger = pino({ level: flags.quiet ? "warn" : "info", base: { host: driver.name } });
+  let agent;
+  try {
+    agent = await startAgent({ driver, listen: flags.listen, token, logger });
+  } catch (e) {
+    await driver.close();
+    usage((e as Error).message);
+  }
+  logger.info({ url: agent.url, driver: driver.kind, vms: driver.vmNames().length }, `agent ${agent.name} (${driver.kind}) listening on ${agent.url}`);
+  const stop = (signal: string) => {
+    logger.info(`${signal}: stopping`);
+    void agent.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** Registers `vmpolicy agent`. */
 export function registerAgent(program: Command): void {
   program
     .command("agent")
-    .description("not built yet")
-    .action(() => {
-      process.stderr.write("vmpolicy agent: not built yet\n");
-      process.exit(2);
-    });
+    .description("the host agent: reports this host's facts and carries out migrations and restarts (SPEC 6)")
+    .requiredOption("--driver <name>", `hypervisor driver (available: ${BUILT.join(", ")}; planned: ${PLANNED.join(", ")})`)
+    .option("--name <host>", "the host's name in facts (sim: required; qemu: default this machine's host name)")
+    .option("--listen <addr>", "HOST:PORT to serve on; port 0 picks a free one", DEFAULT_AGENT_LISTEN)
+    .option("--token-file <file>", "file holding the bearer token; required to listen beyond loopback")
+    .option("--config <file>", "sim: a YAML/JSON host file (name, cpus, mem, labels, state, vms, seed, period, migration_rate, storage)")
+    .option("--cpus <n>", "logical CPUs (sim default 4; qemu default this machine's)")
+    .option("--mem <MiB>", "memory for guests in MiB (sim default 16384; qemu default this machine's less 1 GiB)")
+    .option("--vms <spec>", "guests to start: NAME:MEM[:VCPUS][:busy|idle],… or COUNTxMEM[:…] (sim: busy by default; qemu: idle)")
+    .option("--labels <k=v,…>", "host labels")
+    .option("--state <state>", `sim: reported state (${HOST_STATES.join(", ")}; default up)`)
+    .option("--storage <dir>", "sim: shared storage folder for restarts (one JSON definition per VM)")
+    .option("--seed <n>", "sim: workload seed (default 1)")
+    .option("--period <seconds>", "sim: seconds between workload switches (default 60; 0 = fixed)")
+    .option("--migration-rate <MiB/s>", "sim: live-migration speed (default 512)")
+    .option("--run-dir <dir>", "qemu: folder for the guests' QMP sockets (default $TMPDIR/vmpolicy-qemu-NAME)")
+    .option("--qemu-binary <path>", "qemu: the emulator (default qemu-system-x86_64)")
+    .option("--migration-address <host>", "qemu: address incoming guests listen on (default the --listen host)")
+    .option("--quiet", "log warnings and errors only")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  vmpolicy agent --driver sim --name h1 --cpus 4 --mem 16384 --vms web1:1024,web2:1024,db1:4096:2:idle --storage /tmp/vmpolicy-storage\n  vmpolicy agent --driver qemu --name q1 --vms g1:256:1:busy,g2:256 --storage /srv/vmpolicy-storage --listen 127.0.0.1:7072\n`,
+    )
+    .action(async (flags: AgentFlags) => runAgent(flags));
 }

@@ -1,0 +1,296 @@
+/**
+ * The `qemu` driver: real guests as QEMU processes (KVM when available, else
+ * TCG) driven over QMP. CPU comes from /proc; a live migration is QEMU's own:
+ * the destination agent starts a QEMU waiting on `-incoming` (`POST
+ * /incoming/prepare`), the source runs QMP `migrate` to it and polls
+ * `query-migrate`, then hands over (`POST /incoming`) and quits its paused
+ * copy. Restarts start a QEMU from the shared-storage definition. A guest
+ * runs a one-instruction boot sector, busy (spinning) or idle (halted), so
+ * its CPU use is real; it has no other disk: memory and device state move,
+ * which is what a live migration copies.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { cpus as osCpus, totalmem } from "node:os";
+import { AgentClient } from "../agent-client.js";
+import type { HostStateName } from "../types.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { QemuVm, writeBootImages } from "./qemu-process.js";
+import type { QmpClient } from "./qemu-qmp.js";
+import { SimStorage } from "./sim-storage.js";
+
+export interface QemuGuestSpec {
+  readonly name: string;
+  readonly mem: number;
+  readonly vcpus?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly pinned?: boolean;
+  /** Runs a spinning guest (one vCPU at 100%) instead of an idle one (default false). */
+  readonly busy?: boolean;
+}
+
+export interface QemuHostOptions {
+  readonly name: string;
+  /** Default: this machine's CPUs. */
+  readonly cpus?: number;
+  /** MiB for guests; default: the machine's memory less 1 GiB. */
+  readonly mem?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Folder for QMP sockets (one per guest); one per agent. */
+  readonly runDir: string;
+  /** Shared definitions folder for restarts (same layout as the sim's). */
+  readonly storage?: string;
+  /** Guests started with the agent. */
+  readonly vms?: readonly QemuGuestSpec[];
+  /** Default `qemu-system-x86_64`. */
+  readonly binary?: string;
+  /** Default `["kvm", "tcg"]`: KVM if the machine has it, else emulation. */
+  readonly accel?: readonly string[];
+  /** Address incoming QEMUs listen on; default the host of the agent's own URL. */
+  readonly migrationAddress?: string;
+}
+
+interface Operation {
+  readonly kind: "migration" | "restart";
+  readonly vm: string;
+  status: OperationStatus;
+}
+
+export class QemuDriver implements Driver {
+  readonly kind = "qemu";
+  readonly name: string;
+  readonly cpus: number;
+  readonly mem: number;
+  readonly labels: Readonly<Record<string, string>>;
+  state: HostStateName = "up";
+  private readonly storage?: SimStorage;
+  private readonly vms = new Map<string, QemuVm>();
+  /** Prepared for an incoming migration, not yet handed over. */
+  private readonly incoming = new Map<string, QemuVm>();
+  private readonly migrating = new Set<string>();
+  private readonly ops = new Map<string, Operation>();
+  private context: AgentContext = { url: "", log: () => {} };
+  private closed = false;
+
+  private constructor(private readonly options: QemuHostOptions) {
+    this.name = options.name;
+    this.cpus = options.cpus ?? osCpus().length;
+    this.mem = options.mem ?? Math.max(0, Math.floor(totalmem() / 1048576) - 1024);
+    this.labels = { ...(options.labels ?? {}) };
+    mkdirSync(options.runDir, { recursive: true });
+    writeBootImages(options.runDir);
+    if (options.storage) this.storage = new SimStorage(options.storage);
+  }
+
+  /** Creates the driver and starts its initial guests (all or none). */
+  static async create(options: QemuHostOptions): Promise<QemuDriver> {
+    const d = new QemuDriver(options);
+    try {
+      for (const g of options.vms ?? []) {
+        const def = { name: g.name, mem: g.mem, vcpus: g.vcpus ?? 1, labels: { ...(g.labels ?? {}) }, pinned: g.pinned ?? false, host: d.name, extra: { busy: g.busy === true } };
+        d.admit(def);
+        await d.launch(def, false);
+      }
+    } catch (e) {
+      await d.close();
+      throw e;
+    }
+    return d;
+  }
+
+  bind(context: AgentContext): void {
+    this.context = context;
+  }
+
+  async facts(): Promise<AgentFacts> {
+    const list = [...this.vms.values()].sort((a, b) => (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
+    return {
+      name: this.name,
+      state: this.state,
+      cpus: this.cpus,
+      mem: this.mem,
+      labels: { ...this.labels },
+      vms: list.map((v) => ({ name: v.def.name, cpu: v.cpu(), mem: v.def.mem, labels: { ...v.def.labels }, pinned: v.def.pinned })),
+    };
+  }
+
+  /** The QMP connection of a guest running here (operators' tools, tests), or undefined. */
+  monitor(vm: string): QmpClient | undefined {
+    return this.vms.get(vm)?.qmp;
+  }
+
+  vmNames(): string[] {
+    return [...this.vms.keys()].sort();
+  }
+
+  private get memFree(): number {
+    let used = 0;
+    for (const v of [...this.vms.values(), ...this.incoming.values()]) used += v.def.mem;
+    return this.mem - used;
+  }
+
+  private admit(def: VmDefinition): void {
+    if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
+    if (this.state !== "up") throw new DriverError(409, `host ${this.name} is ${this.state} and takes no VMs`);
+    if (this.vms.has(def.name) || this.incoming.has(def.name)) throw new DriverError(409, `VM ${def.name} already runs on ${this.name}`);
+    if (def.mem > this.memFree) throw new DriverError(409, `not enough memory on ${this.name} for ${def.name}: needs ${def.mem} MiB, has ${this.memFree} MiB free`);
+  }
+
+  private async launch(def: VmDefinition, incoming: boolean): Promise<QemuVm> {
+    const vm = await QemuVm.start(
+      { ...def, host: this.name },
+      { binary: this.options.binary ?? "qemu-system-x86_64", runDir: this.options.runDir, accel: this.options.accel ?? ["kvm", "tcg"], incoming },
+      (gone) => this.onExit(gone),
+    );
+    (incoming ? this.incoming : this.vms).set(def.name, vm);
+    if (!incoming) this.storage?.write(vm.def);
+    return vm;
+  }
+
+  private onExit(vm: QemuVm): void {
+    for (const map of [this.vms, this.incoming]) {
+      if (map.get(vm.def.name) === vm) {
+        map.delete(vm.def.name);
+        if (!this.closed && !this.migrating.has(vm.def.name)) this.context.log("warn", `VM ${vm.def.name}: ${vm.exited}`, { vm: vm.def.name });
+      }
+    }
+  }
+
+  async startMigration(vmName: string, to: MigrationTarget): Promise<string> {
+    const vm = this.vms.get(vmName);
+    if (!vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
+    if (this.migrating.has(vmName)) throw new DriverError(409, `VM ${vmName} is already migrating`);
+    if (to.name === this.name) throw new DriverError(400, `cannot migrate ${vmName} to its own host ${this.name}`);
+    const id = randomUUID();
+    const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
+    this.remember(id, op);
+    this.migrating.add(vmName);
+    this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} started (${vm.def.mem} MiB)`, { vm: vmName, to: to.name });
+    void this.migrate(vm, to).then(
+      () => {
+        op.status = { state: "completed" };
+        this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} completed`, { vm: vmName, to: to.name });
+      },
+      (e: Error) => {
+        op.status = { state: "failed", error: e.message };
+        this.context.log("warn", `migration ${id} of ${vmName} failed: ${e.message}`, { vm: vmName });
+      },
+    ).finally(() => this.migrating.delete(vmName));
+    return id;
+  }
+
+  private async migrate(vm: QemuVm, to: MigrationTarget): Promise<void> {
+    const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: 15_000 });
+    const f = await peer.facts();
+    if (f.name !== to.name) throw new Error(`the agent at ${to.url} is host ${f.name}, not ${to.name}`);
+    const ready = await peer.prepareIncoming(vm.def, this.name);
+    if (typeof ready.uri !== "string") throw new Error(`agent ${to.name} prepared no migration URI`);
+    try {
+      await vm.qmp.execute("migrate", { uri: ready.uri });
+      for (;;) {
+        const info = await vm.qmp.execute<{ status?: string; "error-desc"?: string }>("query-migrate");
+        if (info.status === "completed") break;
+        if (info.status === "failed" || info.status === "cancelled") throw new Error(`QEMU migration ${info.status}: ${info["error-desc"] ?? "no reason given"}`);
+        if (vm.exited) throw new Error(vm.exited);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch (e) {
+      await peer.abortIncoming(vm.def.name, this.name).catch(() => {});
+      throw e;
+    }
+    // The copy is done and the destination runs the guest; the source copy is paused ("postmigrate").
+    await peer.incoming(vm.def, this.name);
+    this.vms.delete(vm.def.name);
+    await vm.stop();
+  }
+
+  migrationStatus(id: string): OperationStatus | undefined {
+    const op = this.ops.get(id);
+    return op?.kind === "migration" ? op.status : undefined;
+  }
+
+  restartStatus(id: string): OperationStatus | undefined {
+    const op = this.ops.get(id);
+    return op?.kind === "restart" ? op.status : undefined;
+  }
+
+  async prepareIncoming(def: VmDefinition, from: string): Promise<Record<string, unknown>> {
+    this.admit(def);
+    const host = this.options.migrationAddress ?? (new URL(this.context.url).hostname.replace(/^\[|\]$/g, "") || "127.0.0.1");
+    let vm: QemuVm;
+    try {
+      vm = await this.launch(def, true);
+    } catch (e) {
+      throw new DriverError(409, `cannot start an incoming QEMU for ${def.name} on ${this.name}: ${(e as Error).message}`);
+    }
+    try {
+      await vm.qmp.execute("migrate-incoming", { uri: `tcp:${host.includes(":") ? `[${host}]` : host}:0` });
+      const info = await vm.qmp.execute<{ "socket-address"?: { host?: string; port?: string }[] }>("query-migrate");
+      const port = info["socket-address"]?.[0]?.port;
+      if (!port) throw new Error("QEMU reported no listening port");
+      this.context.log("info", `incoming: ${def.name} from ${from} expected on port ${port}`, { vm: def.name, from });
+      return { uri: `tcp:${host.includes(":") ? `[${host}]` : host}:${port}` };
+    } catch (e) {
+      this.incoming.delete(def.name);
+      await vm.stop();
+      throw new DriverError(409, `cannot prepare ${def.name} on ${this.name}: ${(e as Error).message}`);
+    }
+  }
+
+  async abortIncoming(vmName: string, from: string): Promise<void> {
+    const vm = this.incoming.get(vmName);
+    if (!vm) throw new DriverError(404, `no incoming VM "${vmName}" on ${this.name}`);
+    this.incoming.delete(vmName);
+    await vm.stop();
+    this.context.log("info", `incoming ${vmName} from ${from} aborted`, { vm: vmName, from });
+  }
+
+  async acceptIncoming(def: VmDefinition, from: string): Promise<void> {
+    const vm = this.incoming.get(def.name);
+    if (!vm) throw new DriverError(409, `no incoming VM "${def.name}" prepared on ${this.name} (POST /incoming/prepare first)`);
+    const status = await vm.qmp.execute<{ status?: string }>("query-status").catch((e: Error) => ({ status: `unknown (${e.message})` }));
+    // "paused" when the guest was paused on the source: it moved as it was.
+    if (status.status !== "running" && status.status !== "paused") throw new DriverError(409, `incoming VM ${def.name} on ${this.name} is ${status.status}, not running`);
+    this.incoming.delete(def.name);
+    this.vms.set(def.name, vm);
+    this.storage?.write(vm.def);
+    this.context.log("info", `incoming: ${def.name} from ${from} now runs on ${this.name}`, { vm: def.name, from });
+  }
+
+  async restart(vmName: string, from: string): Promise<{ id: string; status: OperationStatus }> {
+    if (!this.storage) throw new DriverError(409, `host ${this.name} has no shared storage (start its agent with --storage DIR)`);
+    const def = this.storage.read(vmName);
+    if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
+    if (def.host !== from) throw new DriverError(409, `VM ${vmName} last ran on ${def.host}, not ${from}: refusing to start a second copy`);
+    this.admit(def);
+    try {
+      await this.launch(def, false);
+    } catch (e) {
+      throw new DriverError(409, `cannot start ${vmName} on ${this.name}: ${(e as Error).message}`);
+    }
+    const id = randomUUID();
+    const status: OperationStatus = { state: "completed" };
+    this.remember(id, { kind: "restart", vm: vmName, status });
+    this.context.log("info", `restart ${id}: ${vmName} (lost with ${from}) started on ${this.name}`, { vm: vmName, from });
+    return { id, status };
+  }
+
+  /** Keeps the last 1000 operations, as the sim driver does. */
+  private remember(id: string, op: Operation): void {
+    this.ops.set(id, op);
+    if (this.ops.size > 1000) {
+      for (const [old, o] of this.ops) {
+        if (o.status.state !== "running") {
+          this.ops.delete(old);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Stops every guest this agent started (guests do not outlive their agent in this build). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.vms.values(), ...this.incoming.values()].map((v) => v.stop()));
+  }
+}

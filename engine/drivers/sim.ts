@@ -1,0 +1,284 @@
+/**
+ * The `sim` driver: an in-process hypervisor host for demos and tests. It
+ * models capacity (`cpus`, `mem`), VMs whose CPU demand changes over time
+ * (`SimWorkload`), fair sharing when overcommitted (a VM reports what it
+ * gets, not what it wants), live migration that takes time proportional to
+ * memory and hands the VM to the destination agent over HTTP, and restarts
+ * from a shared storage folder. Several sim agents on loopback form a
+ * working cluster the engine can balance.
+ */
+import { randomUUID } from "node:crypto";
+import { AgentClient } from "../agent-client.js";
+import type { HostStateName } from "../types.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type Clock, systemClock } from "./sim-clock.js";
+import { SimStorage } from "./sim-storage.js";
+import { SimWorkload, fairShare } from "./sim-workload.js";
+
+/** One VM of a sim host's initial configuration. */
+export interface SimVmSpec {
+  readonly name: string;
+  /** MiB. */
+  readonly mem: number;
+  /** Default 1; a busy VM wants `busyDemand × vcpus`. */
+  readonly vcpus?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly pinned?: boolean;
+  /** Busy at start (default true). */
+  readonly busy?: boolean;
+}
+
+export interface SimHostOptions {
+  readonly name: string;
+  readonly cpus: number;
+  /** MiB available to guests. */
+  readonly mem: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly state?: HostStateName;
+  readonly vms?: readonly SimVmSpec[];
+  /** Default: wall time. */
+  readonly clock?: Clock;
+  /** Share one workload between in-process hosts to make it cluster-wide; default: a workload of its own. */
+  readonly workload?: SimWorkload;
+  /** For the host's own workload: PRNG seed (default 1), switch period in seconds (default 60; 0 = fixed). */
+  readonly seed?: number;
+  readonly period?: number;
+  readonly busyDemand?: number;
+  readonly idleDemand?: number;
+  /** Live-migration speed in MiB/s (default 512: a 1 GiB VM takes 2 s). */
+  readonly migrationRate?: number;
+  /** Shared storage folder for restarts (see `SimStorage`). */
+  readonly storage?: string;
+  /** Timeout of the hand-over request to the destination agent (default 5000 ms). */
+  readonly transferTimeoutMs?: number;
+}
+
+interface SimVm {
+  readonly name: string;
+  readonly mem: number;
+  readonly vcpus: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly pinned: boolean;
+  /** Id of the migration moving it away, if any. */
+  migration?: string;
+}
+
+interface Operation {
+  readonly kind: "migration" | "restart";
+  readonly vm: string;
+  status: OperationStatus;
+  cancel?: () => void;
+  /** Set once the definition is on its way to the destination: from then on only its answer decides. */
+  handover?: Promise<void>;
+}
+
+const MAX_OPERATIONS = 1000;
+
+export class SimDriver implements Driver {
+  readonly kind = "sim";
+  readonly name: string;
+  readonly cpus: number;
+  readonly mem: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly workload: SimWorkload;
+  readonly storage?: SimStorage;
+  state: HostStateName;
+  private readonly clock: Clock;
+  private readonly rate: number;
+  private readonly transferTimeoutMs: number;
+  private readonly vms = new Map<string, SimVm>();
+  private readonly ops = new Map<string, Operation>();
+  private context: AgentContext = { url: "", log: () => {} };
+  private closed = false;
+
+  constructor(options: SimHostOptions) {
+    this.name = options.name;
+    this.cpus = options.cpus;
+    this.mem = options.mem;
+    this.labels = { ...(options.labels ?? {}) };
+    this.state = options.state ?? "up";
+    this.clock = options.clock ?? systemClock;
+    this.rate = options.migrationRate ?? 512;
+    if (!(this.rate > 0)) throw new Error(`migrationRate must be > 0 MiB/s (got ${this.rate})`);
+    this.transferTimeoutMs = options.transferTimeoutMs ?? 5000;
+    this.workload =
+      options.workload ??
+      new SimWorkload({ clock: this.clock, seed: options.seed, period: options.period, busyDemand: options.busyDemand, idleDemand: options.idleDemand });
+    if (options.storage) this.storage = new SimStorage(options.storage);
+    const needed = (options.vms ?? []).reduce((sum, v) => sum + v.mem, 0);
+    if (needed > this.mem) throw new Error(`the VMs of ${this.name} need ${needed} MiB but the host has ${this.mem} MiB`);
+    for (const spec of options.vms ?? []) {
+      if (this.vms.has(spec.name)) throw new Error(`VM ${spec.name} is listed twice on ${this.name}`);
+      this.place({ name: spec.name, mem: spec.mem, vcpus: spec.vcpus ?? 1, labels: { ...(spec.labels ?? {}) }, pinned: spec.pinned ?? false }, spec.busy ?? true);
+    }
+  }
+
+  bind(context: AgentContext): void {
+    this.context = context;
+  }
+
+  async facts(): Promise<AgentFacts> {
+    const list = [...this.vms.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const got = fairShare(
+      this.cpus * 100,
+      list.map((v) => this.workload.demand(v.name, v.vcpus)),
+    );
+    return {
+      name: this.name,
+      state: this.state,
+      cpus: this.cpus,
+      mem: this.mem,
+      labels: { ...this.labels },
+      vms: list.map((v, i) => ({ name: v.name, cpu: Math.round(got[i]! * 10) / 10, mem: v.mem, labels: { ...v.labels }, pinned: v.pinned })),
+    };
+  }
+
+  /** MiB not used by VMs (a VM migrating away still counts here until it has left). */
+  get memFree(): number {
+    let used = 0;
+    for (const v of this.vms.values()) used += v.mem;
+    return this.mem - used;
+  }
+
+  /** Names of the VMs running here, sorted. */
+  vmNames(): string[] {
+    return [...this.vms.keys()].sort();
+  }
+
+  /** Milliseconds a migration of `mem` MiB takes at this host's rate. */
+  transferMs(mem: number): number {
+    return (mem / this.rate) * 1000;
+  }
+
+  async startMigration(vmName: string, to: MigrationTarget): Promise<string> {
+    const vm = this.vms.get(vmName);
+    if (!vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
+    if (vm.migration) throw new DriverError(409, `VM ${vmName} is already migrating (migration ${vm.migration})`);
+    if (to.name === this.name) throw new DriverError(400, `cannot migrate ${vmName} to its own host ${this.name}`);
+    if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
+    const id = randomUUID();
+    const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
+    this.remember(id, op);
+    vm.migration = id;
+    const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: this.transferTimeoutMs });
+    this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} started (${vm.mem} MiB)`, { vm: vmName, to: to.name });
+    // Fail fast, as a real hypervisor does when it cannot connect: check the peer is there and is who the caller says.
+    void peer.facts().then(
+      (f) => {
+        if (f.name !== to.name && !op.handover) this.fail(id, `the agent at ${to.url} is host ${f.name}, not ${to.name}`);
+      },
+      (e: Error) => {
+        if (!op.handover) this.fail(id, e.message);
+      },
+    );
+    op.cancel = this.clock.schedule(this.transferMs(vm.mem), () => {
+      if (op.status.state === "running") op.handover = this.handOver(id, op, vm, to, peer);
+    });
+    return id;
+  }
+
+  private async handOver(id: string, op: Operation, vm: SimVm, to: MigrationTarget, peer: AgentClient): Promise<void> {
+    op.cancel = undefined;
+    try {
+      await peer.incoming(this.definition(vm), this.name);
+    } catch (e) {
+      this.fail(id, (e as Error).message);
+      return;
+    }
+    // The destination runs it now: it leaves here whatever else happened meanwhile (never two copies).
+    this.vms.delete(vm.name);
+    this.workload.remove(vm.name, this.name);
+    op.status = { state: "completed" };
+    this.context.log("info", `migration ${id}: ${vm.name} ${this.name} → ${to.name} completed`, { vm: vm.name, to: to.name });
+  }
+
+  private fail(id: string, error: string): void {
+    const op = this.ops.get(id);
+    if (!op || op.status.state !== "running") return;
+    op.handover = undefined;
+    op.cancel?.();
+    op.status = { state: "failed", error };
+    const vm = this.vms.get(op.vm);
+    if (vm && vm.migration === id) vm.migration = undefined;
+    this.context.log("warn", `${op.kind} ${id} of ${op.vm} failed: ${error}`, { vm: op.vm });
+  }
+
+  migrationStatus(id: string): OperationStatus | undefined {
+    const op = this.ops.get(id);
+    return op?.kind === "migration" ? op.status : undefined;
+  }
+
+  restartStatus(id: string): OperationStatus | undefined {
+    const op = this.ops.get(id);
+    return op?.kind === "restart" ? op.status : undefined;
+  }
+
+  async restart(vmName: string, from: string): Promise<{ id: string; status: OperationStatus }> {
+    if (!this.storage) throw new DriverError(409, `host ${this.name} has no shared storage (start its agent with --storage DIR)`);
+    if (this.vms.has(vmName)) throw new DriverError(409, `VM ${vmName} already runs on ${this.name}`);
+    const def = this.storage.read(vmName);
+    if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
+    if (def.host !== from) throw new DriverError(409, `VM ${vmName} last ran on ${def.host}, not ${from}: refusing to start a second copy`);
+    this.admit(def);
+    this.place(def, def.extra?.busy === true);
+    const id = randomUUID();
+    const status: OperationStatus = { state: "completed" };
+    this.remember(id, { kind: "restart", vm: vmName, status });
+    this.context.log("info", `restart ${id}: ${vmName} (lost with ${from}) started on ${this.name}`, { vm: vmName, from });
+    return { id, status };
+  }
+
+  async acceptIncoming(def: VmDefinition, from: string): Promise<void> {
+    if (this.vms.has(def.name)) throw new DriverError(409, `VM ${def.name} already runs on ${this.name}`);
+    this.admit(def);
+    this.place(def, def.extra?.busy === true);
+    this.context.log("info", `incoming: ${def.name} from ${from} now runs on ${this.name}`, { vm: def.name, from });
+  }
+
+  /** Sets the host's state (`degraded`, `maintenance`, …) as a real agent would report a fault. */
+  setState(state: HostStateName): void {
+    this.state = state;
+  }
+
+  /** Cancels migrations still copying; waits for hand-overs already sent, so a VM never ends up on both hosts. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sent: Promise<void>[] = [];
+    for (const [id, op] of this.ops) {
+      if (op.status.state !== "running") continue;
+      if (op.handover) sent.push(op.handover);
+      else this.fail(id, `agent ${this.name} shut down`);
+    }
+    await Promise.all(sent);
+  }
+
+  /** Refuses a VM this host cannot run: not up, or not enough memory. */
+  private admit(def: VmDefinition): void {
+    if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
+    if (this.state !== "up") throw new DriverError(409, `host ${this.name} is ${this.state} and takes no VMs`);
+    if (def.mem > this.memFree) throw new DriverError(409, `not enough memory on ${this.name} for ${def.name}: needs ${def.mem} MiB, has ${this.memFree} MiB free`);
+  }
+
+  private place(def: Omit<VmDefinition, "host">, busy: boolean): void {
+    const vm: SimVm = { name: def.name, mem: def.mem, vcpus: def.vcpus, labels: { ...def.labels }, pinned: def.pinned };
+    this.vms.set(vm.name, vm);
+    this.workload.add(vm.name, busy, this.name);
+    this.storage?.write(this.definition(vm));
+  }
+
+  private definition(vm: SimVm): VmDefinition {
+    return { name: vm.name, mem: vm.mem, vcpus: vm.vcpus, labels: vm.labels, pinned: vm.pinned, host: this.name, extra: { busy: this.workload.isBusy(vm.name) } };
+  }
+
+  private remember(id: string, op: Operation): void {
+    this.ops.set(id, op);
+    if (this.ops.size > MAX_OPERATIONS) {
+      for (const [old, o] of this.ops) {
+        if (o.status.state !== "running") {
+          this.ops.delete(old);
+          break;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,275 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startAgent, type RunningAgent } from "../engine/agent/server.js";
+import { ManualClock } from "../engine/drivers/sim-clock.js";
+import { SimDriver, type SimHostOptions } from "../engine/drivers/sim.js";
+
+const running: RunningAgent[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((a) => a.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function agent(opts: SimHostOptions, token?: string): Promise<RunningAgent & { driver: SimDriver }> {
+  const a = await startAgent({ driver: new SimDriver(opts), listen: "127.0.0.1:0", token });
+  running.push(a);
+  return a as RunningAgent & { driver: SimDriver };
+}
+
+async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+/** Polls until the migration leaves `running` (the hand-over is real HTTP, so it takes a few ms after the clock fires). */
+async function settle(url: string, id: string): Promise<any> {
+  for (let i = 0; i < 200; i++) {
+    const r = await call(url, "GET", `/migrations/${id}`);
+    if (r.json.state !== "running") return r.json;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`migration ${id} still running`);
+}
+
+async function closedPort(): Promise<string> {
+  const a = await startAgent({ driver: new SimDriver({ name: "gone", cpus: 1, mem: 1 }), listen: "127.0.0.1:0" });
+  await a.close();
+  return a.url;
+}
+
+describe("agent routes", () => {
+  it("GET /facts reports the host with each VM's fair share of CPU", async () => {
+    const a = await agent({
+      name: "h1",
+      cpus: 2,
+      mem: 8192,
+      labels: { rack: "r1" },
+      vms: [
+        { name: "a", mem: 1024, labels: { tier: "web" } },
+        { name: "b", mem: 2048, vcpus: 2 },
+        { name: "c", mem: 512, busy: false, pinned: true },
+      ],
+      clock: new ManualClock(),
+    });
+    const r = await call(a.url, "GET", "/facts");
+    expect(r.status).toBe(200);
+    // Capacity 200 for demands a=100, b=200, c=3: c gets its 3, a and b split 197 equally.
+    expect(r.json).toEqual({
+      name: "h1",
+      state: "up",
+      cpus: 2,
+      mem: 8192,
+      labels: { rack: "r1" },
+      vms: [
+        { name: "a", cpu: 98.5, mem: 1024, labels: { tier: "web" }, pinned: false },
+        { name: "b", cpu: 98.5, mem: 2048, labels: {}, pinned: false },
+        { name: "c", cpu: 3, mem: 512, labels: {}, pinned: true },
+      ],
+    });
+    expect((await call(a.url, "GET", "/healthz")).json).toEqual({ ok: true, name: "h1", driver: "sim" });
+  });
+
+  it("migrates a VM to another agent over HTTP in time proportional to its memory", async () => {
+    const clock = new ManualClock();
+    const src = await agent({ name: "h1", cpus: 4, mem: 8192, vms: [{ name: "small", mem: 1024 }, { name: "big", mem: 2048 }], clock, migrationRate: 512 });
+    const dst = await agent({ name: "h2", cpus: 4, mem: 8192, clock });
+    const small = await call(src.url, "POST", "/migrations", { vm: "small", to: { name: "h2", url: dst.url } });
+    const big = await call(src.url, "POST", "/migrations", { vm: "big", to: { name: "h2", url: dst.url } });
+    expect(small.status).toBe(202);
+    expect(typeof small.json.id).toBe("string");
+    expect((await call(src.url, "GET", `/migrations/${small.json.id}`)).json).toEqual({ state: "running" });
+
+    clock.advance(1999); // 1024 MiB at 512 MiB/s takes 2000 ms
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await call(src.url, "GET", `/migrations/${small.json.id}`)).json).toEqual({ state: "running" });
+    clock.advance(1);
+    expect(await settle(src.url, small.json.id)).toEqual({ state: "completed" });
+    expect((await call(src.url, "GET", `/migrations/${big.json.id}`)).json).toEqual({ state: "running" });
+    expect(src.driver.vmNames()).toEqual(["big"]);
+    expect(dst.driver.vmNames()).toEqual(["small"]);
+
+    clock.advance(2000); // 2048 MiB: 4000 ms in all
+    expect(await settle(src.url, big.json.id)).toEqual({ state: "completed" });
+    const facts = (await call(dst.url, "GET", "/facts")).json;
+    expect(facts.vms.map((v: any) => [v.name, v.cpu, v.mem])).toEqual([["big", 100, 2048], ["small", 100, 1024]]);
+    expect((await call(src.url, "GET", "/facts")).json.vms).toEqual([]);
+  });
+
+  it("refuses unknown VMs, repeated migrations and unknown ids with 4xx messages", async () => {
+    const clock = new ManualClock();
+    const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 512 }], clock });
+    const dst = await agent({ name: "h2", cpus: 1, mem: 4096, clock });
+    const to = { name: "h2", url: dst.url };
+    expect(await call(src.url, "POST", "/migrations", { vm: "nope", to })).toEqual({ status: 404, json: { error: 'no VM "nope" on host h1', message: 'no VM "nope" on host h1' } });
+    const first = await call(src.url, "POST", "/migrations", { vm: "a", to });
+    const again = await call(src.url, "POST", "/migrations", { vm: "a", to });
+    expect(again.status).toBe(409);
+    expect(again.json.error).toBe(`VM a is already migrating (migration ${first.json.id})`);
+    const self = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h1", url: src.url } });
+    expect(self.status).toBe(409); // still migrating: that refusal comes first
+    expect((await call(src.url, "GET", "/migrations/12345")).json.error).toBe('no migration "12345" on host h1');
+    expect((await call(src.url, "GET", "/migrations/12345")).status).toBe(404);
+    expect((await call(src.url, "GET", "/nowhere")).json.error).toBe("no route GET /nowhere on this agent");
+  });
+
+  it("fails a migration to an unreachable destination and keeps the VM", async () => {
+    const clock = new ManualClock();
+    const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 512 }], clock });
+    const url = await closedPort();
+    const r = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h9", url } });
+    expect(r.status).toBe(202);
+    const end = await settle(src.url, r.json.id);
+    expect(end.state).toBe("failed");
+    expect(end.error).toBe(`agent h9 (${url}) GET /facts: connection refused (is the agent running?)`);
+    expect(src.driver.vmNames()).toEqual(["a"]);
+    // It may be migrated again once the first attempt failed.
+    const dst = await agent({ name: "h2", cpus: 1, mem: 4096, clock });
+    const again = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: dst.url } });
+    expect(again.status).toBe(202);
+  });
+
+  it("fails a migration when the agent at the URL is another host, or the destination lacks memory", async () => {
+    const clock = new ManualClock();
+    const src = await agent({ name: "h1", cpus: 1, mem: 8192, vms: [{ name: "a", mem: 4096 }, { name: "b", mem: 512 }], clock });
+    const dst = await agent({ name: "h2", cpus: 1, mem: 2048, clock });
+    const wrong = await call(src.url, "POST", "/migrations", { vm: "b", to: { name: "h3", url: dst.url } });
+    expect(await settle(src.url, wrong.json.id)).toEqual({ state: "failed", error: `the agent at ${dst.url} is host h2, not h3` });
+    const big = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: dst.url } });
+    clock.advance(8000);
+    expect(await settle(src.url, big.json.id)).toEqual({
+      state: "failed",
+      error: `agent h2 (${dst.url}) POST /incoming: answered 409: not enough memory on h2 for a: needs 4096 MiB, has 2048 MiB free`,
+    });
+    expect(src.driver.vmNames()).toEqual(["a", "b"]);
+    expect(dst.driver.vmNames()).toEqual([]);
+  });
+
+  it("lets the destination's answer to the hand-over decide, not a pre-check failing meanwhile", async () => {
+    // A destination whose GET /facts fails (after 100 ms) while it takes 400 ms to accept the VM:
+    // the pre-check's failure arrives during the hand-over and must not leave the VM on both hosts.
+    const got: string[] = [];
+    const dest = createServer((req, res) => {
+      if (req.method === "POST" && req.url === "/incoming") {
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+          got.push(JSON.parse(body).vm.name);
+          setTimeout(() => res.writeHead(201, { "content-type": "application/json" }).end('{"ok":true}'), 400);
+        });
+      } else {
+        setTimeout(() => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"facts broken"}'), 100);
+      }
+    });
+    await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(dest.address() as AddressInfo).port}`;
+    try {
+      const clock = new ManualClock();
+      const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 512 }], clock });
+      const r = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url } });
+      clock.advance(1000);
+      expect(await settle(src.url, r.json.id)).toEqual({ state: "completed" });
+      expect((await call(src.url, "GET", `/migrations/${r.json.id}`)).json).toEqual({ state: "completed" });
+      expect(got).toEqual(["a"]);
+      expect(src.driver.vmNames()).toEqual([]);
+    } finally {
+      dest.closeAllConnections();
+      await new Promise<void>((r) => dest.close(() => r()));
+    }
+  });
+
+  it("restarts a lost host's VM from shared storage", async () => {
+    const storage = mkdtempSync(join(tmpdir(), "vmpolicy-storage-"));
+    dirs.push(storage);
+    const clock = new ManualClock();
+    const lost = await agent({ name: "h1", cpus: 2, mem: 4096, vms: [{ name: "db", mem: 1024, labels: { tier: "db" }, pinned: true }], storage, clock });
+    const here = await agent({ name: "h2", cpus: 2, mem: 4096, storage, clock });
+    expect(JSON.parse(readFileSync(join(storage, "db.json"), "utf8"))).toEqual({
+      name: "db", mem: 1024, vcpus: 1, labels: { tier: "db" }, pinned: true, host: "h1", extra: { busy: true },
+    });
+    await lost.close();
+    expect(await call(here.url, "POST", "/restarts", { vm: "db", from: "h3" })).toEqual({
+      status: 409,
+      json: { error: "VM db last ran on h1, not h3: refusing to start a second copy", message: "VM db last ran on h1, not h3: refusing to start a second copy" },
+    });
+    expect((await call(here.url, "POST", "/restarts", { vm: "nope", from: "h1" })).json.error).toBe(`no VM "nope" in shared storage ${storage}`);
+    const r = await call(here.url, "POST", "/restarts", { vm: "db", from: "h1" });
+    expect(r.status).toBe(201);
+    expect(r.json.state).toBe("completed");
+    expect((await call(here.url, "GET", `/restarts/${r.json.id}`)).json).toEqual({ state: "completed" });
+    expect((await call(here.url, "GET", `/migrations/${r.json.id}`)).json).toEqual({ state: "completed" });
+    expect((await call(here.url, "GET", "/facts")).json.vms).toEqual([{ name: "db", cpu: 100, mem: 1024, labels: { tier: "db" }, pinned: true }]);
+    expect(JSON.parse(readFileSync(join(storage, "db.json"), "utf8")).host).toBe("h2");
+    // A second restart of the same VM is refused: it already runs here.
+    expect((await call(here.url, "POST", "/restarts", { vm: "db", from: "h1" })).json.error).toBe("VM db already runs on h2");
+  });
+
+  it("answers bad bodies with 400 and a message naming the field", async () => {
+    const a = await agent({ name: "h1", cpus: 1, mem: 1024, vms: [{ name: "a", mem: 1 }], clock: new ManualClock() });
+    const cases: [unknown, string][] = [
+      [{ to: { name: "h2", url: "http://x" } }, "body must have required property 'vm'"],
+      [{ vm: 7, to: { name: "h2", url: "http://x" } }, "body/vm must be string"],
+      [{ vm: "a", to: { name: "h2" } }, "body/to must have required property 'url'"],
+      [{ vm: "a", to: { name: "h2", url: "http://x" }, now: true }, 'body has an unknown field "now"'],
+      [{ vm: "../etc", to: { name: "h2", url: "http://x" } }, 'body/vm must be a name of letters, digits, "_", "-", "." (or an http:// URL for a url field)'],
+      [{ vm: "a", to: { name: "h2", url: "ftp://x" } }, 'body/to/url must be a name of letters, digits, "_", "-", "." (or an http:// URL for a url field)'],
+    ];
+    for (const [body, msg] of cases) {
+      const r = await call(a.url, "POST", "/migrations", body);
+      expect(r).toEqual({ status: 400, json: { error: `bad request to POST /migrations: ${msg}`, message: `bad request to POST /migrations: ${msg}` } });
+    }
+    const notJson = await call(a.url, "POST", "/migrations", "{oops");
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.error).toMatch(/not valid JSON/);
+    expect(JSON.stringify(notJson.json)).not.toMatch(/at .*\.js/);
+    const r = await call(a.url, "POST", "/restarts", { vm: "a" });
+    expect(r.json.error).toBe("bad request to POST /restarts: body must have required property 'from'");
+  });
+
+  it("requires the bearer token on every route but /healthz", async () => {
+    const a = await agent({ name: "h1", cpus: 1, mem: 1024, vms: [{ name: "a", mem: 1 }], clock: new ManualClock() }, "s3cret");
+    expect((await call(a.url, "GET", "/healthz")).status).toBe(200);
+    expect(await call(a.url, "GET", "/facts")).toEqual({ status: 401, json: { error: "missing Authorization: Bearer TOKEN header", message: "missing Authorization: Bearer TOKEN header" } });
+    expect((await call(a.url, "GET", "/facts", undefined, "wrong")).json.error).toBe("wrong bearer token");
+    expect((await call(a.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: "http://x" } })).status).toBe(401);
+    expect((await call(a.url, "POST", "/restarts", { vm: "a", from: "h2" })).status).toBe(401);
+    expect((await call(a.url, "GET", "/migrations/x")).status).toBe(401);
+    const ok = await call(a.url, "GET", "/facts", undefined, "s3cret");
+    expect(ok.status).toBe(200);
+    expect(ok.json.name).toBe("h1");
+  });
+
+  it("migrates between agents that share a token (the hand-over carries it)", async () => {
+    const clock = new ManualClock();
+    const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 256 }], clock }, "t0k");
+    const dst = await agent({ name: "h2", cpus: 1, mem: 4096, clock }, "t0k");
+    const r = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: dst.url } }, "t0k");
+    clock.advance(500);
+    for (let i = 0; i < 200 && src.driver.migrationStatus(r.json.id)?.state === "running"; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(src.driver.migrationStatus(r.json.id)).toEqual({ state: "completed" });
+    expect(dst.driver.vmNames()).toEqual(["a"]);
+  });
+
+  it("refuses to listen beyond loopback without a token", async () => {
+    const driver = new SimDriver({ name: "h1", cpus: 1, mem: 1 });
+    await expect(startAgent({ driver, listen: "0.0.0.0:0" })).rejects.toThrow(
+      "refusing to listen on 0.0.0.0 without a token: anyone who can reach it could move or start VMs; give a token (--token-file) or listen on 127.0.0.1",
+    );
+    await expect(startAgent({ driver, listen: "localhost" })).rejects.toThrow('bad listen address "localhost": no port');
+    const a = await startAgent({ driver, listen: "0.0.0.0:0", token: "x" });
+    running.push(a);
+    expect(a.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const v6 = await startAgent({ driver: new SimDriver({ name: "h6", cpus: 1, mem: 1 }), listen: "[::1]:0" });
+    running.push(v6);
+    expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+    expect((await call(v6.url, "GET", "/healthz")).json).toEqual({ ok: true, name: "h6", driver: "sim" });
+  });
+});
