@@ -1,0 +1,160 @@
+/**
+ * The value checks behind `engine/config.ts`: durations, sizes, addresses,
+ * URLs and the "did you mean" suggestion for unknown keys. Kept apart from
+ * the key table so each check can be tested and reused (the run command's
+ * flags go through the same parsers as the file).
+ */
+
+/** One problem in a config, e.g. `{ path: "hosts[1].url", message: "must be an http(s) URL" }`. */
+export interface ConfigError {
+  /** Dotted path of the offending key; "" for the document itself. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The outcome of one value check: the parsed value, or the message to report against its key. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+
+const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
+const bad = (message: string): Checked<never> => ({ ok: false, message });
+
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/**
+ * Durations are written as operators expect (`30s`, `5m`, `2h`, `500ms`) or
+ * as a plain number of seconds; the engine works in seconds throughout.
+ */
+export function parseDuration(value: unknown, { allowZero = false } = {}): Checked<number> {
+  let seconds: number;
+  if (typeof value === "number") {
+    seconds = value;
+  } else if (typeof value === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m) return bad(`must be a duration such as 30s, 5m, 2h or a number of seconds (got ${JSON.stringify(value)})`);
+    seconds = Number(m[1]) * DURATION_UNITS[m[2] ?? "s"]!;
+  } else {
+    return bad(`must be a duration such as 30s, 5m, 2h or a number of seconds (got ${describe(value)})`);
+  }
+  if (!Number.isFinite(seconds) || seconds < 0) return bad(`must be a duration ≥ 0 (got ${JSON.stringify(value)})`);
+  if (!allowZero && seconds === 0) return bad("must be a duration > 0");
+  return ok(seconds);
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+
+/** Memory sizes: `32MiB`, `64m`, `1GiB`, or a number of bytes. */
+export function parseSize(value: unknown): Checked<number> {
+  let bytes: number;
+  if (typeof value === "number") {
+    bytes = value;
+  } else if (typeof value === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+    const unit = m ? SIZE_UNITS[(m[2] || "b").toLowerCase()] : undefined;
+    if (!m || unit === undefined) return bad(`must be a size such as 32MiB, 512KiB or a number of bytes (got ${JSON.stringify(value)})`);
+    bytes = Number(m[1]) * unit;
+  } else {
+    return bad(`must be a size such as 32MiB or a number of bytes (got ${describe(value)})`);
+  }
+  if (!Number.isFinite(bytes) || bytes < 1024 * 1024) return bad("must be at least 1MiB");
+  return ok(Math.floor(bytes));
+}
+
+/** A whole number within bounds (counts such as `max_per_host`). */
+export function parseInteger(value: unknown, min: number): Checked<number> {
+  if (typeof value !== "number" || !Number.isInteger(value)) return bad(`must be a whole number (got ${describe(value)})`);
+  if (value < min) return bad(`must be ≥ ${min} (got ${value})`);
+  return ok(value);
+}
+
+/** `true`/`false` only: YAML's `yes`/`no` strings are not accepted silently. */
+export function parseBoolean(value: unknown): Checked<boolean> {
+  return typeof value === "boolean" ? ok(value) : bad(`must be true or false (got ${describe(value)})`);
+}
+
+/** Paths and names: a string with something in it. */
+export function parseNonEmptyString(value: unknown): Checked<string> {
+  if (typeof value !== "string") return bad(`must be a string (got ${describe(value)})`);
+  if (value.trim() === "") return bad("must not be empty");
+  return ok(value);
+}
+
+/**
+ * `HOST:PORT` (`127.0.0.1:7070`, `[::1]:7070`, `0.0.0.0:0`). The HTTP
+ * layer decides whether the address is loopback; here only its shape.
+ */
+export function parseListen(value: unknown): Checked<{ host: string; port: number; text: string }> {
+  if (typeof value !== "string") return bad(`must be HOST:PORT such as 127.0.0.1:7070 (got ${describe(value)})`);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) return bad(`must be HOST:PORT such as 127.0.0.1:7070 (got ${JSON.stringify(value)})`);
+  return ok({ host: m[1] ?? m[2]!, port, text: value.trim() });
+}
+
+/** Agent URLs: http or https only; a trailing slash is dropped so paths join cleanly. */
+export function parseHttpUrl(value: unknown): Checked<string> {
+  if (typeof value !== "string") return bad(`must be an http(s) URL (got ${describe(value)})`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return bad(`must be an http(s) URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return bad(`must be an http(s) URL (got ${JSON.stringify(value)})`);
+  return ok(value.replace(/\/+$/, ""));
+}
+
+/** Host names as they appear in facts and plans. */
+export function parseHostName(value: unknown): Checked<string> {
+  if (typeof value !== "string") return bad(`must be a string (got ${describe(value)})`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return bad(`must be a host name of letters, digits, "_", "-" and "." (got ${JSON.stringify(value)})`);
+  return ok(value);
+}
+
+/** A YAML/JSON map (not a list, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A short rendering of a wrong value's type for messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  if (typeof value === "string") return JSON.stringify(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Edit distance, for "did you mean" on an unknown key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest known key within a small edit distance, or null. */
+export function suggest(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** `unknown key "intervall" (did you mean "interval"?)`. */
+export function unknownKey(key: string, known: readonly string[]): string {
+  const near = suggest(key, known);
+  return near ? `unknown key "${key}" (did you mean "${near}"?)` : `unknown key "${key}" (known keys: ${known.join(", ")})`;
+}

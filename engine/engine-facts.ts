@@ -1,0 +1,191 @@
+/**
+ * Facts gathering (SPEC 5): asks every agent for `/facts` at once, keeps
+ * each host's last good answer, decides when a silent host is `down`, and
+ * assembles the round's snapshot: operator overrides, smoothed CPU, the
+ * actions in flight (`migrating`) and the recent moves (`recent`). One
+ * agent's bad or missing answer never spoils the others'.
+ */
+import type { Logger } from "pino";
+import type { HostConfig } from "./config.js";
+import type { AgentPort } from "./engine-agents.js";
+import type { CpuSmoother } from "./engine-smoothing.js";
+import { validateFacts } from "./facts.js";
+import type { HostFact, HostStateName, MigrationFact, RecentFact } from "./types.js";
+
+/** What the engine knows about one host. */
+export interface HostRecord {
+  readonly cfg: HostConfig;
+  /** The last facts that passed validation, as the agent reported them. */
+  last: HostFact | null;
+  /** ms of the last answer (good or bad facts both prove the host alive). */
+  lastSeen: number | null;
+  down: boolean;
+  operatorState: "maintenance" | null;
+  /** Whether the last attempt failed, so a silent host is logged once, not every round. */
+  silent: boolean;
+  /** Why its last answer was rejected (logged when it changes), or null. */
+  rejected: string | null;
+  /** VMs restarted elsewhere while this host was down: not counted here any more. */
+  readonly restartedAway: Set<string>;
+}
+
+/** An action in flight as the snapshot needs it. */
+export interface InFlight {
+  readonly kind: "migrate" | "restart";
+  readonly vm: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Called on a host's down/up transitions (fencing and events hang off these). */
+export interface HostTrackerHooks {
+  onDown(host: string): void;
+  onUp(host: string): void;
+}
+
+/** Keeps the per-host view across rounds; see the module comment. */
+export class HostTracker {
+  private readonly records = new Map<string, HostRecord>();
+
+  constructor(
+    hosts: readonly HostConfig[],
+    private readonly agents: AgentPort,
+    private readonly smoother: CpuSmoother,
+    private readonly log: Logger,
+    private readonly downAfterMs: number,
+    private readonly startedAt: number,
+    private readonly hooks: HostTrackerHooks,
+  ) {
+    for (const cfg of hosts) {
+      this.records.set(cfg.name, { cfg, last: null, lastSeen: null, down: false, operatorState: null, silent: false, rejected: null, restartedAway: new Set() });
+    }
+  }
+
+  get(name: string): HostRecord | undefined {
+    return this.records.get(name);
+  }
+
+  all(): HostRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Fetches every agent's facts concurrently, then updates up/down states. */
+  async gather(): Promise<void> {
+    await Promise.all(this.all().map((r) => this.gatherOne(r)));
+    const now = Date.now();
+    for (const r of this.all()) this.updateDown(r, now);
+  }
+
+  private async gatherOne(r: HostRecord): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = await this.agents.facts(r.cfg);
+    } catch (e) {
+      if (!r.silent) this.log.warn({ host: r.cfg.name }, `host ${r.cfg.name} did not answer: ${(e as Error).message}`);
+      r.silent = true;
+      return;
+    }
+    const now = Date.now();
+    if (r.silent) this.log.info({ host: r.cfg.name }, `host ${r.cfg.name} answers again`);
+    r.silent = false;
+    r.lastSeen = now;
+    const fact = this.validateHost(r, raw);
+    if (!fact) return;
+    let vms = fact.vms;
+    if (r.restartedAway.size > 0) {
+      const reported = new Set(vms.map((v) => v.name));
+      const twice = vms.filter((v) => r.restartedAway.has(v.name)).map((v) => v.name);
+      if (twice.length > 0) {
+        this.log.error({ host: r.cfg.name, vms: twice }, `host ${r.cfg.name} reports VMs that were restarted elsewhere while it was fenced: ${twice.join(", ")}; ignoring them here`);
+        vms = vms.filter((v) => !r.restartedAway.has(v.name));
+      }
+      for (const vm of [...r.restartedAway]) if (!reported.has(vm)) r.restartedAway.delete(vm);
+    }
+    for (const vm of vms) this.smoother.sample(vm.name, vm.cpu, now);
+    r.last = { ...fact, vms };
+  }
+
+  /** Validates one agent's answer on its own, so its errors name the host. */
+  private validateHost(r: HostRecord, raw: unknown): HostFact | null {
+    const name = r.cfg.name;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return this.reject(r, ["(facts): not a JSON object"]);
+    const reported = (raw as { name?: unknown }).name;
+    if (reported !== undefined && reported !== name) {
+      this.log.warn({ host: name, reported }, `host ${name}: its agent calls itself ${JSON.stringify(reported)}; using the configured name`);
+    }
+    const result = validateFacts({ hosts: [{ ...(raw as object), name }] });
+    if (!result.ok) return this.reject(r, result.errors.map((e) => `${e.path.replace(/^hosts\[0\]\.?/, "") || "(facts)"}: ${e.message}`));
+    if (r.rejected !== null) this.log.info({ host: name }, `host ${name}: facts accepted again`);
+    r.rejected = null;
+    return result.facts.hosts[0] ?? null;
+  }
+
+  /** Logs a rejected answer (once while the reason stays the same); the host keeps its last good facts. */
+  private reject(r: HostRecord, errors: string[]): null {
+    const why = errors.join("; ");
+    if (why !== r.rejected) {
+      this.log.error({ host: r.cfg.name, errors }, `host ${r.cfg.name}: facts rejected (${why}); keeping its last good facts`);
+    }
+    r.rejected = why;
+    return null;
+  }
+
+  private updateDown(r: HostRecord, now: number): void {
+    const since = r.lastSeen ?? this.startedAt;
+    const silentFor = now - since;
+    const down = r.silent || r.lastSeen === null ? silentFor >= this.downAfterMs : false;
+    if (down && !r.down) {
+      r.down = true;
+      this.log.error({ host: r.cfg.name, silent_s: Math.round(silentFor / 1000) }, `host ${r.cfg.name} is down: no answer for ${Math.round(silentFor / 1000)}s`);
+      this.hooks.onDown(r.cfg.name);
+    } else if (!down && r.down) {
+      r.down = false;
+      this.log.warn({ host: r.cfg.name }, `host ${r.cfg.name} is up again`);
+      this.hooks.onUp(r.cfg.name);
+    }
+  }
+
+  /** The state a host has in the snapshot and in /status. */
+  stateOf(r: HostRecord): HostStateName {
+    if (r.down) return "down";
+    if (r.operatorState) return r.operatorState;
+    return r.last?.state ?? "down";
+  }
+
+  /**
+   * The raw snapshot of this round (validated by the caller). A down host
+   * keeps its last known VMs so `recover` can restart them. A VM seen on
+   * two hosts while it is in flight counts on its destination.
+   */
+  snapshot(inFlight: readonly InFlight[], recent: readonly RecentFact[]): unknown {
+    const hosts = this.all().filter((r) => r.last !== null);
+    const seenOn = new Map<string, string[]>();
+    for (const r of hosts) for (const vm of r.last!.vms) if (!r.restartedAway.has(vm.name)) seenOn.set(vm.name, [...(seenOn.get(vm.name) ?? []), r.cfg.name]);
+    const flightByVm = new Map(inFlight.map((f) => [f.vm, f]));
+    const keepOn = (vm: string, host: string): boolean => {
+      const on = seenOn.get(vm) ?? [];
+      if (on.length < 2) return true;
+      const f = flightByVm.get(vm);
+      return f ? (on.includes(f.to) ? host === f.to : true) : true;
+    };
+    const hostFacts = hosts.map((r) => {
+      const last = r.last!;
+      return {
+        name: r.cfg.name,
+        state: this.stateOf(r),
+        cpus: last.cpus,
+        mem: last.mem,
+        labels: last.labels,
+        vms: last.vms
+          .filter((vm) => !r.restartedAway.has(vm.name) && keepOn(vm.name, r.cfg.name))
+          .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu) })),
+      };
+    });
+    const present = new Set(hostFacts.flatMap((h) => h.vms.map((v) => v.name)));
+    const hostNames = new Set(hostFacts.map((h) => h.name));
+    const migrating: MigrationFact[] = inFlight
+      .filter((f) => present.has(f.vm) && hostNames.has(f.from) && hostNames.has(f.to))
+      .map((f) => ({ vm: f.vm, from: f.from, to: f.to }));
+    return { hosts: hostFacts, migrating, recent: recent.filter((r) => present.has(r.vm)) };
+  }
+}

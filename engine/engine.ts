@@ -1,0 +1,394 @@
+/**
+ * The engine (SPEC 5): every `interval` it gathers facts from the host
+ * agents, plans one round with the active policy set and carries the plan
+ * out, journaling every action; it hot-reloads policies between rounds,
+ * fences lost hosts before restarting their VMs, and reconciles the
+ * journal with the agents before its first round. Front ends (HTTP API,
+ * `run` command, signals) drive it only through `EngineControl`.
+ *
+ * Events (`engine.events`, an EventEmitter) for metrics and logs:
+ * - `round`  (summary: RoundSummary, plan: Plan | null) after every round;
+ *   plan is null when the snapshot failed validation.
+ * - `action` (entry: JournalEntry) for every journal line: `start` when a
+ *   migration/restart is issued (and an alert first appears), `end` with
+ *   `outcome` completed | failed | lost.
+ * - `reload` (result: ReloadResult) after every reload attempt.
+ * - `host`   ({ host, state: "down" | "up" | "fenced" }) on transitions.
+ * Counters: `roundsTotal`, `reloadFailures`.
+ */
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { CompiledPolicySet } from "../grammar/compile.js";
+import type { Diagnostic } from "../grammar/diagnostics.js";
+import type { EngineConfig, HostConfig } from "./config.js";
+import { startEmbeddedCluster, type EmbeddedCluster } from "./embedded-cluster.js";
+import { ActionRunner } from "./engine-actions.js";
+import { type AgentPort, HttpAgents } from "./engine-agents.js";
+import { EngineRequestError } from "./engine-api.js";
+import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadError, ReloadResult, RoundSummary } from "./engine-api.js";
+import { HostTracker } from "./engine-facts.js";
+import { formatDiagnostic, loadEngineSet, watchPolicies } from "./engine-reload.js";
+import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from "./engine-round.js";
+import { CpuSmoother } from "./engine-smoothing.js";
+import { Fencer } from "./fencing.js";
+import { Journal, newActionId } from "./journal.js";
+import type { Facts, Plan } from "./types.js";
+
+/** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
+export class EngineStartError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[] = [],
+  ) {
+    super(message);
+    this.name = "EngineStartError";
+  }
+}
+
+/** What an Engine is built from: the validated config, a pino logger, and test hooks. */
+export interface EngineOptions {
+  readonly config: EngineConfig;
+  readonly log: Logger;
+  /** Replaces the HTTP agent client (tests). */
+  readonly agents?: AgentPort;
+  /** How often running actions are polled (default: interval / 4, at most 1 s). */
+  readonly pollMs?: number;
+  /** First fence retry delay (default 5 s). */
+  readonly fenceRetryMs?: number;
+  /** Watch the policy paths for changes (default true). */
+  readonly watch?: boolean;
+  /** Debounce of the policy watcher (default 200 ms). */
+  readonly watchDebounceMs?: number;
+  /** Run rounds on a timer (default true; tests drive rounds with `runRound`). */
+  readonly timer?: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** The engine core; see the module comment. Create, `start()`, and `stop()` when done. */
+export class Engine implements EngineControl {
+  readonly events = new EventEmitter();
+  roundsTotal = 0;
+  reloadFailures = 0;
+
+  private readonly config: EngineConfig;
+  private readonly log: Logger;
+  private readonly smoother: CpuSmoother;
+  private readonly fencer: Fencer;
+  private agents: AgentPort;
+  private journal: Journal | null = null;
+  private tracker: HostTracker | null = null;
+  private runner: ActionRunner | null = null;
+  private cluster: EmbeddedCluster | null = null;
+  private set: CompiledPolicySet | null = null;
+  private policies: readonly PolicyInfo[] = [];
+  private reloadError: ReloadError | null = null;
+  private plan: Plan | null = null;
+  private facts: Facts | null = null;
+  private lastRound: RoundSummary | null = null;
+  private paused = false;
+  private previousAlerts = new Set<string>();
+  /** Rounds and set swaps run one at a time, in order, through this chain. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private roundRunning = false;
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closeWatcher: (() => Promise<void>) | null = null;
+  private stopped = false;
+  private stopSignal!: Promise<void>;
+  private signalStop!: () => void;
+
+  constructor(private readonly options: EngineOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.smoother = new CpuSmoother(this.config.smoothing);
+    this.agents = options.agents ?? new HttpAgents(this.config.token, this.config.agent_timeout * 1000);
+    this.fencer = new Fencer({
+      command: this.config.fence,
+      timeoutMs: this.config.fence_timeout * 1000,
+      log: this.log,
+      ...(options.fenceRetryMs !== undefined ? { retryBaseMs: options.fenceRetryMs } : {}),
+      onFenced: (host) => this.events.emit("host", { host, state: "fenced" }),
+    });
+    this.stopSignal = new Promise((r) => (this.signalStop = r));
+  }
+
+  /** The hosts the engine manages (the embedded cluster's once started). */
+  get hosts(): readonly HostConfig[] {
+    return this.tracker?.all().map((r) => r.cfg) ?? this.config.hosts;
+  }
+
+  /**
+   * Loads the policy set (refusing to start with errors), opens and reads
+   * the journal, starts the embedded cluster when no hosts are configured,
+   * reconciles unfinished actions with the agents, then starts the timer
+   * and the policy watcher.
+   */
+  async start(): Promise<void> {
+    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    if (!loaded.ok) {
+      for (const d of loaded.diagnostics) this.log.error(formatDiagnostic(d));
+      throw new EngineStartError(`the policy set has errors; not starting`, loaded.diagnostics);
+    }
+    for (const d of loaded.loaded.warnings) this.log.warn(formatDiagnostic(d));
+    this.set = loaded.loaded.set;
+    this.policies = loaded.loaded.policies;
+    this.log.info({ policies: this.policies.map((p) => p.file) }, `policies loaded: ${this.policies.map((p) => p.name).join(", ")}`);
+
+    let opened;
+    try {
+      opened = await Journal.open(this.config.journal);
+    } catch (e) {
+      this.set.dispose();
+      throw new EngineStartError(`cannot open the journal ${this.config.journal}: ${(e as Error).message}`);
+    }
+    this.journal = opened.journal;
+    for (const p of opened.state.problems) {
+      if (p.truncatedTail) this.log.warn({ line: p.line }, `journal ${this.config.journal}:${p.line}: ${p.message}`);
+      else this.log.error({ line: p.line }, `journal ${this.config.journal}:${p.line}: unreadable line skipped: ${p.message}`);
+    }
+
+    let hosts = this.config.hosts;
+    if (hosts.length === 0) {
+      this.cluster = await startEmbeddedCluster({ log: this.log, ...(this.config.token ? { token: this.config.token } : {}) });
+      hosts = this.cluster.hosts;
+      this.log.info({ hosts }, `no hosts configured: started the embedded demo cluster (${hosts.map((h) => `${h.name} ${h.url}`).join(", ")})`);
+    }
+    const startedAt = Date.now();
+    this.tracker = new HostTracker(hosts, this.agents, this.smoother, this.log, this.config.down_after * 1000, startedAt, {
+      onDown: (host) => {
+        // Fencing exists to allow restarts: a host with no known VMs (never seen) is left alone.
+        if ((this.tracker?.get(host)?.last?.vms.length ?? 0) > 0) this.fencer.hostDown(host);
+        this.events.emit("host", { host, state: "down" });
+      },
+      onUp: (host) => {
+        this.fencer.hostUp(host);
+        this.events.emit("host", { host, state: "up" });
+      },
+    });
+    this.runner = new ActionRunner({
+      journal: this.journal,
+      agents: this.agents,
+      hosts: this.tracker,
+      fencer: this.fencer,
+      log: this.log,
+      events: this.events,
+      pollMs: this.options.pollMs ?? Math.min(1000, Math.max(50, (this.config.interval * 1000) / 4)),
+      actionTimeoutMs: this.config.action_timeout * 1000,
+      lastMoved: opened.state.lastMoved,
+    });
+
+    await this.tracker.gather();
+    if (opened.state.unfinished.length > 0) {
+      this.log.warn(`journal: ${opened.state.unfinished.length} unfinished action(s); reconciling with the agents before the first round`);
+      for (const e of opened.state.unfinished) await this.runner.resume(e);
+    }
+
+    if (this.options.watch !== false) {
+      this.closeWatcher = await watchPolicies(this.config.policies, this.options.watchDebounceMs ?? 200, () => void this.reload(), this.log);
+    }
+    if (this.options.timer !== false) {
+      this.scheduleTimer();
+      // The first round right away, so a fresh start shows its plan without waiting an interval.
+      this.runRound().catch((e: Error) => this.log.error({ err: e.message }, `round failed: ${e.message}`));
+    }
+    this.log.info(
+      { interval_s: this.config.interval, dry_run: this.config.dry_run, journal: this.config.journal },
+      `engine started: ${hosts.length} hosts, a round every ${this.config.interval}s${this.config.dry_run ? " (dry run)" : ""}`,
+    );
+  }
+
+  private scheduleTimer(): void {
+    this.timer = setInterval(() => {
+      if (this.roundRunning || this.stopped) return; // rounds never overlap: skip this tick
+      this.runRound().catch((e: Error) => this.log.error({ err: e.message }, `round failed: ${e.message}`));
+    }, this.config.interval * 1000);
+  }
+
+  /** Stops the timer, watcher and polling; unfinished actions stay open in the journal. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.signalStop();
+    if (this.timer) clearInterval(this.timer);
+    await this.closeWatcher?.();
+    this.runner?.stop();
+    this.fencer.stop();
+    await this.chain.catch(() => undefined);
+    await this.reloadChain.catch(() => undefined);
+    await this.journal?.close();
+    this.set?.dispose();
+    this.set = null;
+    await this.cluster?.close();
+    this.log.info("engine stopped");
+  }
+
+  // ------------------------------------------------------------ rounds
+
+  runRound(): Promise<RoundSummary> {
+    const p = this.chain.then(() => this.round());
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async round(): Promise<RoundSummary> {
+    if (!this.tracker || !this.runner || !this.set) throw new EngineRequestError(409, "the engine is not started");
+    this.roundRunning = true;
+    try {
+      return await this.roundBody(this.tracker, this.runner, this.set);
+    } finally {
+      this.roundRunning = false;
+    }
+  }
+
+  private async roundBody(tracker: HostTracker, runner: ActionRunner, set: CompiledPolicySet): Promise<RoundSummary> {
+    const t0 = Date.now();
+    const n = ++this.roundsTotal;
+    await tracker.gather();
+    // Forget averages of VMs gone for long (deleted guests), so memory stays bounded.
+    this.smoother.prune(Date.now(), Math.max(3600, this.config.smoothing * 10) * 1000);
+    const raw = tracker.snapshot(runner.inFlight(), runner.recent(Date.now(), this.config.cooldown));
+    const outcome = planSnapshot(set, raw, {
+      cooldown: this.config.cooldown,
+      max_per_host: this.config.max_per_host,
+      max_per_round: this.config.max_per_round,
+      requireFencing: true,
+      fenced: this.fencer.fencedSet(),
+    });
+    if (!outcome.ok) {
+      const errors = outcome.errors.map((e) => `${e.path}: ${e.message}`);
+      this.log.error({ errors }, `round ${n}: the snapshot failed validation, nothing planned: ${errors.join("; ")}`);
+      return this.finishRound({ at: new Date(t0).toISOString(), duration_ms: Date.now() - t0, actions: 0, skipped: 0, errors: errors.length, executed: false }, null);
+    }
+    const { facts, plan } = outcome;
+    this.facts = facts;
+    this.plan = plan;
+    const execute = !this.paused && !this.config.dry_run;
+    const planMs = Date.now() - t0;
+    this.log.info({ round: n, actions: plan.actions.length, skipped: plan.skipped.length, errors: plan.errors.length, ms: planMs }, roundLine(n, facts, plan, planMs, execute ? "executed" : this.paused ? "paused" : "dry run"));
+    for (const e of plan.errors) this.log.error({ rule: e.rule }, `round ${n}: ${e.rule}: ${e.message}`);
+    await this.noteAlerts(plan, execute);
+    if (execute && plan.actions.some((a) => a.kind !== "alert")) {
+      // Wait for the actions until just before the next tick; longer ones go on being tracked.
+      const deadline = Math.max(0, this.config.interval * 1000 * 0.9 - (Date.now() - t0));
+      await Promise.race([runner.execute(plan.actions), sleep(deadline), this.stopSignal]);
+    }
+    const summary: RoundSummary = {
+      at: new Date(t0).toISOString(),
+      duration_ms: Date.now() - t0,
+      actions: plan.actions.length,
+      skipped: plan.skipped.length,
+      errors: plan.errors.length,
+      executed: execute,
+    };
+    return this.finishRound(summary, plan);
+  }
+
+  private finishRound(summary: RoundSummary, plan: Plan | null): RoundSummary {
+    this.lastRound = summary;
+    this.events.emit("round", summary, plan);
+    return summary;
+  }
+
+  /** Logs (and, when executing, journals) each alert once while it persists. */
+  private async noteAlerts(plan: Plan, execute: boolean): Promise<void> {
+    const now = new Set<string>();
+    for (const a of plan.actions) {
+      if (a.kind !== "alert") continue;
+      const key = alertKey(a);
+      now.add(key);
+      if (this.previousAlerts.has(key)) continue;
+      this.log.warn({ rule: a.rule }, `alert (${a.rule}): ${a.message}`);
+      if (execute && this.journal) {
+        const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", message: a.message, rule: a.rule };
+        await this.journal.append(entry);
+        this.events.emit("action", entry);
+      }
+    }
+    this.previousAlerts = now;
+  }
+
+  // ------------------------------------------------------------ reload
+
+  reload(): Promise<ReloadResult> {
+    const p = this.reloadChain.then(() => this.reloadOnce());
+    this.reloadChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async reloadOnce(): Promise<ReloadResult> {
+    if (this.stopped) return { ok: false, diagnostics: [] };
+    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    let result: ReloadResult;
+    if (!loaded.ok) {
+      this.reloadFailures++;
+      this.reloadError = { at: new Date().toISOString(), diagnostics: loaded.diagnostics };
+      this.log.error({ errors: loaded.diagnostics.length }, `reload rejected; the running policies stay active:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
+      result = { ok: false, diagnostics: loaded.diagnostics };
+    } else {
+      for (const d of loaded.loaded.warnings) this.log.warn(formatDiagnostic(d));
+      // Swap between rounds: queue behind any round in progress.
+      const swap = this.chain.then(() => {
+        if (this.stopped) {
+          loaded.loaded.set.dispose();
+          return;
+        }
+        const old = this.set;
+        this.set = loaded.loaded.set;
+        this.policies = loaded.loaded.policies;
+        this.reloadError = null;
+        old?.dispose();
+      });
+      this.chain = swap.catch(() => undefined);
+      await swap;
+      this.log.info({ policies: this.policies.map((p) => p.file) }, `policies reloaded: ${this.policies.map((p) => `${p.name} (${p.hash.slice(0, 12)})`).join(", ")}`);
+      result = { ok: true, policies: this.policies };
+    }
+    this.events.emit("reload", result);
+    return result;
+  }
+
+  // ------------------------------------------------------------ control
+
+  status(): EngineStatus {
+    const hosts = this.tracker ? hostStatuses(this.tracker, this.facts, this.plan, (h) => this.fencer.isFenced(h)) : [];
+    return { hosts, policies: this.policies, last_round: this.lastRound, paused: this.paused, dry_run: this.config.dry_run, reload_error: this.reloadError };
+  }
+
+  lastPlan(options?: { explain?: boolean }): Plan | null {
+    if (!this.plan) return null;
+    return options?.explain ? this.plan : withoutExplain(this.plan);
+  }
+
+  async decisions(limit: number): Promise<readonly JournalEntry[]> {
+    return this.journal?.decisions(limit) ?? [];
+  }
+
+  pause(): void {
+    if (!this.paused) this.log.warn("paused: rounds plan but execute nothing");
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.paused) this.log.info("resumed: rounds execute their plans again");
+    this.paused = false;
+  }
+
+  private record(host: string) {
+    const r = this.tracker?.get(host);
+    if (!r) throw new EngineRequestError(404, `unknown host "${host}" (hosts: ${this.hosts.map((h) => h.name).join(", ")})`);
+    return r;
+  }
+
+  setHostState(host: string, state: "maintenance" | "up"): void {
+    const r = this.record(host);
+    r.operatorState = state === "maintenance" ? "maintenance" : null;
+    this.log.warn({ host, state }, `operator set host ${host} to ${state}`);
+  }
+
+  confirmFenced(host: string): void {
+    const r = this.record(host);
+    if (!r.down) throw new EngineRequestError(409, `host "${host}" is not down (it answered ${r.lastSeen === null ? "never" : new Date(r.lastSeen).toISOString()}); only a down host can be confirmed fenced`);
+    this.fencer.confirm(host);
+  }
+}

@@ -1,0 +1,183 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyFlags, defaultConfig, loadEngineConfig, parseConfig } from "../engine/config.js";
+import { parseDuration, parseSize } from "../engine/config-schema.js";
+
+const dir = mkdtempSync(join(tmpdir(), "vmpolicy-config-"));
+
+function errorsOf(text: string, file = "config.yaml"): readonly string[] {
+  const r = parseConfig(text, file, dir);
+  if (r.ok) throw new Error(`expected errors, got a config`);
+  return r.errors;
+}
+
+describe("config validation", () => {
+  it("fills every default when the file is empty", () => {
+    const r = parseConfig("", "config.yaml", dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const c = r.config;
+    expect(c.listen).toBe("127.0.0.1:7070");
+    expect(c.interval).toBe(10);
+    expect(c.policies).toEqual([join(dir, "policies")]);
+    expect(c.params).toEqual([]);
+    expect(c.dry_run).toBe(false);
+    expect(c.cooldown).toBe(60);
+    expect(c.max_per_host).toBe(2);
+    expect(c.max_per_round).toBe(16);
+    expect(c.down_after).toBe(30);
+    expect(c.smoothing).toBe(300);
+    expect(c.fence).toBeNull();
+    expect(c.hosts).toEqual([]);
+    expect(c.token_file).toBeNull();
+    expect(c.script_limits).toEqual({ memoryBytes: 32 * 1024 * 1024, callMs: 50, roundMs: 500 });
+    // No hosts: the embedded demo gets a fresh journal in the temp folder.
+    expect(c.journal.startsWith(tmpdir())).toBe(true);
+  });
+
+  it("reads a full YAML config, durations, sizes and paths relative to the file", () => {
+    const text = [
+      "listen: 0.0.0.0:8080",
+      "token_file: secrets/token",
+      "interval: 5s",
+      "policies: [policies, extra/mine.policy]",
+      "params: { cslb.band: 15, mode: fast }",
+      "dry_run: true",
+      "cooldown: 2m",
+      "max_per_host: 3",
+      "max_per_round: 4",
+      "down_after: 45",
+      "smoothing: 1h",
+      'fence: ["ipmitool", "-H", "{host}-ipmi", "power", "off"]',
+      "journal: state/journal.jsonl",
+      "hosts:",
+      "  - { name: xen1, url: http://10.0.0.1:7071/ }",
+      "  - { name: xen2, url: https://10.0.0.2:7071 }",
+      "script_memory: 64MiB",
+      "script_call_ms: 20",
+      "script_round_ms: 200",
+    ].join("\n");
+    const r = parseConfig(text, "sub/config.yaml", dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const c = r.config;
+    expect(c.listen).toBe("0.0.0.0:8080");
+    expect(c.token_file).toBe(join(dir, "sub/secrets/token"));
+    expect(c.interval).toBe(5);
+    expect(c.policies).toEqual([join(dir, "sub/policies"), join(dir, "sub/extra/mine.policy")]);
+    expect(c.params).toEqual(["cslb.band=15", "mode=fast"]);
+    expect(c.dry_run).toBe(true);
+    expect(c.cooldown).toBe(120);
+    expect(c.max_per_host).toBe(3);
+    expect(c.max_per_round).toBe(4);
+    expect(c.down_after).toBe(45);
+    expect(c.smoothing).toBe(3600);
+    expect(c.fence).toEqual(["ipmitool", "-H", "{host}-ipmi", "power", "off"]);
+    expect(c.journal).toBe(join(dir, "sub/state/journal.jsonl"));
+    expect(c.hosts).toEqual([
+      { name: "xen1", url: "http://10.0.0.1:7071" },
+      { name: "xen2", url: "https://10.0.0.2:7071" },
+    ]);
+    expect(c.script_limits).toEqual({ memoryBytes: 64 * 1024 * 1024, callMs: 20, roundMs: 200 });
+  });
+
+  it("reads JSON by extension and by content; the journal defaults beside the config when hosts are set", () => {
+    const json = '{"interval": 30, "params": ["band=12"], "fence": "fence-host --name {host}", "hosts": [{"name": "a", "url": "http://127.0.0.1:1"}]}';
+    for (const file of ["engine.json", "engine.conf"]) {
+      const r = parseConfig(json, file, dir);
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      expect(r.config.interval).toBe(30);
+      expect(r.config.params).toEqual(["band=12"]);
+      expect(r.config.fence).toEqual(["fence-host", "--name", "{host}"]);
+      expect(r.config.journal).toBe(join(dir, "vmpolicy-journal.jsonl"));
+    }
+  });
+
+  it.each([
+    ["intervall: 5s", 'config.yaml: unknown key "intervall" (did you mean "interval"?)'],
+    ["dryrun: true", 'config.yaml: unknown key "dryrun" (did you mean "dry_run"?)'],
+    ["hosts: [{name: a, url: http://x:1, urll: y}]", 'config.yaml: hosts[0]: unknown key "urll" (did you mean "url"?)'],
+    ["hosts: [{name: a, url: http://x:1}, {name: b, url: ftp://y}]", 'config.yaml: hosts[1].url: must be an http(s) URL (got "ftp://y")'],
+    ["hosts: [{name: a, url: http://x:1}, {url: http://y:1}]", "config.yaml: hosts[1].name: is missing"],
+    ["hosts: [{name: a, url: http://x:1}, {name: a, url: http://y:1}]", 'config.yaml: hosts[1].name: duplicate host name "a"'],
+    ["hosts: {a: 1}", "config.yaml: hosts: must be a list of {name, url} (got a map)"],
+    ["interval: fast", 'config.yaml: interval: must be a duration such as 30s, 5m, 2h or a number of seconds (got "fast")'],
+    ["interval: 0", "config.yaml: interval: must be a duration > 0"],
+    ["down_after: -5", "config.yaml: down_after: must be a duration ≥ 0 (got -5)"],
+    ["max_per_host: 1.5", "config.yaml: max_per_host: must be a whole number (got number 1.5)"],
+    ["max_per_round: 0", "config.yaml: max_per_round: must be ≥ 1 (got 0)"],
+    ['dry_run: "yes"', 'config.yaml: dry_run: must be true or false (got "yes")'],
+    ["listen: 7070", "config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070 (got number 7070)"],
+    ["listen: localhost:99999", 'config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070 (got "localhost:99999")'],
+    ["policies: []", "config.yaml: policies: must be a non-empty list of policy files or folders (got a list)"],
+    ["params: [band]", 'config.yaml: params[0]: must be "NAME=VALUE" or "POLICY.NAME=VALUE" (got "band")'],
+    ["params: {cslb.band: [1]}", "config.yaml: params.cslb.band: must be a number, a string or true/false (got a list)"],
+    ["fence: []", "config.yaml: fence: must be a command: a list of arguments or a string, with {host} for the host name (got a list)"],
+    ["script_memory: lots", 'config.yaml: script_memory: must be a size such as 32MiB, 512KiB or a number of bytes (got "lots")'],
+    ["token_file: ''", "config.yaml: token_file: must not be empty"],
+    ["- 1\n- 2", "config.yaml: must be a map of settings (got a list)"],
+  ])("%s → %s", (text, message) => {
+    expect(errorsOf(text)).toEqual([message]);
+  });
+
+  it("reports every problem at once, not just the first", () => {
+    expect(errorsOf("intervall: 5\ncooldown: x\nhosts: [{name: a, url: nope}]")).toEqual([
+      'config.yaml: unknown key "intervall" (did you mean "interval"?)',
+      'config.yaml: cooldown: must be a duration such as 30s, 5m, 2h or a number of seconds (got "x")',
+      'config.yaml: hosts[0].url: must be an http(s) URL (got "nope")',
+    ]);
+  });
+
+  it("names the syntax error of a broken file", () => {
+    expect(errorsOf('{"interval": 5,', "c.json")[0]).toMatch(/^c\.json: not valid JSON: /);
+    expect(errorsOf("interval: [5", "c.yaml")[0]).toMatch(/^c\.yaml: not valid YAML: /);
+  });
+
+  it("parses durations and sizes", () => {
+    expect(parseDuration("30s")).toEqual({ ok: true, value: 30 });
+    expect(parseDuration("5m")).toEqual({ ok: true, value: 300 });
+    expect(parseDuration("2h")).toEqual({ ok: true, value: 7200 });
+    expect(parseDuration("250ms")).toEqual({ ok: true, value: 0.25 });
+    expect(parseDuration(12)).toEqual({ ok: true, value: 12 });
+    expect(parseDuration("0", { allowZero: true })).toEqual({ ok: true, value: 0 });
+    expect(parseSize("1GiB")).toEqual({ ok: true, value: 1024 ** 3 });
+    expect(parseSize(2 * 1024 * 1024)).toEqual({ ok: true, value: 2 * 1024 * 1024 });
+    expect(parseSize("10")).toEqual({ ok: false, message: "must be at least 1MiB" });
+  });
+});
+
+describe("flags and token", () => {
+  it("flags override the file; flag paths resolve against the working directory", () => {
+    const base = parseConfig("interval: 30\nlisten: 127.0.0.1:1", "c.yaml", dir);
+    if (!base.ok) throw new Error("config");
+    const r = applyFlags(base.config, { listen: "127.0.0.1:9000", interval: "2s", policies: ["p1"], dryRun: true, tokenFile: "t" }, "/elsewhere");
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.listen).toBe("127.0.0.1:9000");
+    expect(r.config.interval).toBe(2);
+    expect(r.config.policies).toEqual(["/elsewhere/p1"]);
+    expect(r.config.dry_run).toBe(true);
+    expect(r.config.token_file).toBe("/elsewhere/t");
+    expect(applyFlags(defaultConfig(dir), { interval: "soon", listen: "nowhere" })).toEqual({
+      ok: false,
+      errors: ['--listen: must be HOST:PORT such as 127.0.0.1:7070 (got "nowhere")', '--interval: must be a duration such as 30s, 5m, 2h or a number of seconds (got "soon")'],
+    });
+    expect(applyFlags(defaultConfig(dir), { interval: "15" }).ok && applyFlags(defaultConfig(dir), { interval: "15" })).toMatchObject({ config: { interval: 15 } });
+  });
+
+  it("reads and trims the token file; an empty or missing one is an error naming it", async () => {
+    writeFileSync(join(dir, "token"), "  s3cret\n");
+    writeFileSync(join(dir, "empty"), " \n");
+    writeFileSync(join(dir, "c.yaml"), "token_file: token\n");
+    const ok = await loadEngineConfig({ file: "c.yaml", cwd: dir });
+    expect(ok.ok && ok.config.token).toBe("s3cret");
+    const empty = await loadEngineConfig({ file: "c.yaml", cwd: dir, flags: { tokenFile: "empty" } });
+    expect(empty).toEqual({ ok: false, errors: [`token_file: ${join(dir, "empty")} is empty`] });
+    const missing = await loadEngineConfig({ cwd: dir, flags: { tokenFile: "nope" } });
+    expect(missing).toEqual({ ok: false, errors: [`token_file: cannot read ${join(dir, "nope")}: ENOENT`] });
+    expect(await loadEngineConfig({ file: "absent.yaml", cwd: dir })).toEqual({ ok: false, errors: ["absent.yaml: cannot read: ENOENT"] });
+  });
+});
