@@ -1,12 +1,108 @@
+/**
+ * `vmpolicy plan --facts FILE [--policy PATH]… [--param P=V]… [--json] [--explain]`:
+ * one round over a facts snapshot (SPEC 3, 4), through the same
+ * `loadPolicySet` + `planRound` as the engine. Exit 0 with a plan, 1 on bad
+ * facts or a policy set with errors, 2 when a file cannot be read.
+ */
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
+import { useColor } from "./check.js";
+import { formatFactErrors, parseFactsJson } from "../../engine/facts.js";
+import { readPolicySources } from "../../engine/policy-files.js";
+import { loadPolicySet } from "../../engine/policy-set.js";
+import { planRound } from "../../engine/planner.js";
+import { renderPlan } from "../../engine/render-plan.js";
+import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from "../../engine/types.js";
 
-/** `vmpolicy plan`: not built yet (its issue is open). */
+interface PlanOptions {
+  facts: string;
+  policy?: string[];
+  param?: string[];
+  json?: boolean;
+  explain?: boolean;
+  cooldown?: number;
+  maxPerHost?: number;
+  maxPerRound?: number;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Registers `plan` on the program. */
 export function registerPlan(program: Command): void {
   program
     .command("plan")
-    .description("not built yet")
-    .action(() => {
-      process.stderr.write("vmpolicy plan: not built yet\n");
-      process.exit(2);
+    .description("plan one round over a facts snapshot and print the plan")
+    .requiredOption("--facts <file>", "facts snapshot (JSON, SPEC section 1)")
+    .option("--policy <path>", "a policy file or folder; repeatable; replaces the default policies/", collect)
+    .option("--param <P=V>", "set a param: POLICY.NAME=VALUE or NAME=VALUE; repeatable", collect)
+    .option("--json", "print the plan as JSON (SPEC section 3)")
+    .option("--explain", "add, per action and skip, the binding and the let values that led to it")
+    .option("--cooldown <seconds>", "seconds before a migrated VM may move again (default 60)", nonNegative)
+    .option("--max-per-host <n>", "migrations and restarts a host takes part in at once (default 2)", nonNegative)
+    .option("--max-per-round <n>", "migrations and restarts per round (default 16)", nonNegative)
+    .addHelpText(
+      "after",
+      "\nExit status: 0 a plan was printed, 1 bad facts or a policy set with errors, 2 a file cannot be read.\nColour only on a terminal and never with NO_COLOR.",
+    )
+    .action(async (options: PlanOptions) => {
+      process.exitCode = await runPlan(options);
     });
+}
+
+function nonNegative(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(n)) {
+    process.stderr.write(`vmpolicy plan: expected a number ≥ 0, got "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function runPlan(options: PlanOptions): Promise<number> {
+  let factsText: string;
+  try {
+    factsText = await readFile(options.facts, "utf8");
+  } catch (err) {
+    process.stderr.write(`vmpolicy plan: cannot read ${options.facts}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return 2;
+  }
+  const facts = parseFactsJson(factsText, options.facts);
+  if (!facts.ok) {
+    process.stderr.write(`vmpolicy plan: ${options.facts} is not a valid facts snapshot:\n${formatFactErrors(facts.errors)}\n`);
+    return 1;
+  }
+
+  const paths = options.policy ?? ["policies"];
+  const read = await readPolicySources(paths);
+  if (!read.ok) {
+    for (const u of read.unreadable) process.stderr.write(`vmpolicy plan: cannot read ${u.path}: ${u.message}\n`);
+    return 2;
+  }
+  if (read.sources.length === 0) {
+    process.stderr.write(`vmpolicy plan: no .policy files in ${paths.join(", ")}\n`);
+    return 2;
+  }
+  const loaded = await loadPolicySet(read.sources, { params: options.param ?? [] });
+  if (loaded.set === null) {
+    const texts = new Map(read.sources.map((s) => [s.file, s.text]));
+    const errors = loaded.diagnostics.filter((d) => d.severity === "error");
+    process.stderr.write(renderDiagnostics(errors, texts, { color: useColor(process.stderr) }));
+    return 1;
+  }
+  try {
+    const settings: PlanSettings = {
+      ...DEFAULT_PLAN_SETTINGS,
+      cooldown: options.cooldown ?? DEFAULT_PLAN_SETTINGS.cooldown,
+      max_per_host: options.maxPerHost ?? DEFAULT_PLAN_SETTINGS.max_per_host,
+      max_per_round: options.maxPerRound ?? DEFAULT_PLAN_SETTINGS.max_per_round,
+      explain: options.explain === true,
+    };
+    const plan = planRound(loaded.set, facts.facts, settings);
+    if (options.json) process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+    else process.stdout.write(renderPlan(plan, { color: useColor(process.stdout) }));
+    return 0;
+  } finally {
+    loaded.set.dispose();
+  }
 }

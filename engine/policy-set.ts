@@ -1,0 +1,117 @@
+/**
+ * The front door from policy text to a plannable set: parse every file,
+ * check them as one set, apply `--param` values, compile, and attach the
+ * script sandboxes. The engine (load and hot reload), `vmpolicy plan` and
+ * the simulator all load policies through `loadPolicySet`, so a set that
+ * one accepts the others accept too.
+ */
+import { createHash } from "node:crypto";
+import type { PolicyFile } from "../grammar/ast.js";
+import { checkPolicySet } from "../grammar/checker.js";
+import { compilePolicySet, paramType } from "../grammar/compile.js";
+import type { CompiledPolicySet } from "../grammar/compile-types.js";
+import { compareDiagnostics, hasErrors, type Diagnostic } from "../grammar/diagnostics.js";
+import type { ScriptAnalyzer } from "../grammar/types.js";
+import { parsePolicy } from "../grammar/parse.js";
+import { resolveParams, type DeclaredParam } from "./params.js";
+import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "./sandbox.js";
+import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "./types.js";
+
+export interface PolicySource {
+  readonly file: string;
+  readonly text: string;
+}
+
+export interface LoadOptions {
+  /** `POLICY.NAME=VALUE` or `NAME=VALUE`. */
+  readonly params?: readonly string[];
+  readonly scriptLimits?: ScriptLimits;
+  /** Where a script's `console.log` goes (the engine's log); dropped when absent. */
+  readonly log?: (policy: string, message: string) => void;
+}
+
+/** A policy of a loaded set: its name, file and the sha256 of its text. */
+export interface LoadedPolicyInfo {
+  readonly name: string;
+  readonly file: string;
+  readonly hash: string;
+}
+
+export interface LoadResult {
+  /** Null when any diagnostic is an error. */
+  readonly set: CompiledPolicySet | null;
+  /** Every diagnostic of parsing, checking, params and compiling, sorted (warnings too). */
+  readonly diagnostics: Diagnostic[];
+  readonly policies: LoadedPolicyInfo[];
+}
+
+/** Parses, checks, applies params and compiles `sources` as one set. */
+export async function loadPolicySet(sources: readonly PolicySource[], options: LoadOptions = {}): Promise<LoadResult> {
+  const diagnostics: Diagnostic[] = [];
+  const files: PolicyFile[] = [];
+  for (const source of sources) {
+    const parsed = parsePolicy(source.text, source.file);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.ast !== null) files.push(parsed.ast);
+  }
+  const limits = options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS;
+  const analyzer = await scriptAnalyzerOrNull(files, limits);
+  const checked = checkPolicySet(files, analyzer === null ? {} : { scripts: analyzer });
+  diagnostics.push(...checked.diagnostics);
+  const hashes = new Map(sources.map((s) => [s.file, sha256(s.text)]));
+  const policies: LoadedPolicyInfo[] = checked.policies.map((p) => ({ name: p.name, file: p.file, hash: hashes.get(p.file) ?? "" }));
+  const done = (set: CompiledPolicySet | null): LoadResult => ({ set, diagnostics: dedupe(diagnostics).sort(compareDiagnostics), policies });
+  if (hasErrors(diagnostics) || !checked.ok) return done(null);
+
+  const declared: DeclaredParam[] = [];
+  for (const p of checked.policies) {
+    for (const decl of p.ast.decls) if (decl.kind === "ParamDecl") declared.push({ policy: p.name, name: decl.name.name, type: paramType(decl) });
+  }
+  const params = resolveParams(options.params ?? [], declared);
+  diagnostics.push(...params.diagnostics);
+  if (params.diagnostics.length > 0) return done(null);
+
+  const compiled = compilePolicySet(checked, { params: params.values });
+  diagnostics.push(...compiled.diagnostics);
+  if (compiled.set === null) return done(null);
+  const set = compiled.set;
+  set.hash = sha256(sources.map((s) => `${s.file}\n${s.text}`).join("\n\0\n"));
+  attachScripts(set, limits, options.log);
+  return done(set);
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** The parser and the checker may both report one problem; keep one copy. */
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.span.file}:${d.span.start.offset}:${d.span.end.offset}:${d.code}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------- scripts (SPEC 2.8)
+
+/** The sandbox's analyzer when some file has a `script` block; null otherwise (no WASM is loaded then). */
+async function scriptAnalyzerOrNull(files: readonly PolicyFile[], limits: ScriptLimits): Promise<ScriptAnalyzer | null> {
+  if (!files.some((f) => f.decls.some((d) => d.kind === "ScriptDecl"))) return null;
+  await loadSandbox();
+  return scriptAnalyzer(limits);
+}
+
+/** Gives each policy with `script` blocks its own sandbox, reused across rounds until `dispose`. */
+function attachScripts(
+  set: CompiledPolicySet,
+  limits: ScriptLimits,
+  log: ((policy: string, message: string) => void) | undefined,
+): void {
+  for (const policy of set.policies) {
+    if (policy.scripts.length === 0) continue;
+    policy.runner = createPolicySandbox({ policy: policy.name, scripts: policy.scripts, limits, ...(log ? { log } : {}) });
+  }
+}

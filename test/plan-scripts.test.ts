@@ -1,0 +1,53 @@
+/**
+ * Script functions in planning (SPEC 2.8) through the QuickJS sandbox: a
+ * value from a script, a VM named by a script's string, a throwing script
+ * that fails only its own binding, and the same plan twice.
+ */
+import { describe, expect, it } from "vitest";
+import { host, planWith } from "./scenarios/helpers.js";
+
+const POLICY = `policy s
+script """
+function headroom(host, target) { return (target - host.load) * host.cpus; }
+function last_vm(host) { return host.vms.length === 0 ? null : host.vms[host.vms.length - 1]; }
+function boom(name) { if (name === "h2") throw new Error("no " + name); return 1; }
+"""
+let room = headroom(pick host by host.name, 50)
+
+rule move
+  for each host as h where h.name == "h1"
+  then migrate last_vm(h) to pick host where host.name == "h3" by host.load
+
+rule risky priority 1
+  for each host as h by h.name
+  when boom(h.name) == 1
+  then alert h.name
+`;
+
+// h1: 2 CPUs, a 40 + b 20 → load 30; h2: c 10; h3 empty.
+const FACTS = { hosts: [host("h1", 2, 8192, [["a", 40], ["b", 20]]), host("h2", 2, 8192, [["c", 10]]), host("h3", 2, 8192, [])] };
+
+describe("script functions in a round", () => {
+  it("compute values, name VMs, and fail only the binding that called a throwing script", async () => {
+    const plan = await planWith([{ file: "s.policy", text: POLICY }], FACTS);
+    // room = (50 - 30) * 2
+    expect(plan.values).toEqual({ s: { room: 40 } });
+    expect(plan.actions).toEqual([
+      { kind: "alert", message: "h1", rule: "s.risky" },
+      { kind: "alert", message: "h3", rule: "s.risky" },
+      { kind: "migrate", vm: "b", from: "h1", to: "h3", rule: "s.move" },
+    ]);
+    expect(plan.errors).toHaveLength(1);
+    expect(plan.errors[0]!.rule).toBe("s.risky");
+    expect(plan.errors[0]!.message).toMatch(/^script boom: .*no h2/);
+    const again = await planWith([{ file: "s.policy", text: POLICY }], FACTS);
+    expect(JSON.stringify(again)).toBe(JSON.stringify(plan));
+  });
+
+  it("reports a script's string that names no VM as an error of that binding", async () => {
+    const text = POLICY.replace("host.vms[host.vms.length - 1]", '"ghost"');
+    const plan = await planWith([{ file: "s.policy", text }], FACTS);
+    expect(plan.actions.filter((a) => a.kind === "migrate")).toEqual([]);
+    expect(plan.errors).toContainEqual({ rule: "s.move", message: 'script last_vm: returned "ghost", which names no vm' });
+  });
+});
