@@ -1,0 +1,377 @@
+/**
+ * Facts snapshots (SPEC 1): JSON text in, a validated `Facts` out, or every
+ * problem with its JSON path. Nothing is planned from a snapshot that fails
+ * here, so the planner never meets a negative CPU, a duplicate name or an
+ * in-flight migration naming an unknown host.
+ */
+import { HOST_STATES } from "../grammar/types.js";
+import { locateJsonError } from "./json-errors.js";
+import type { FactError, Facts, HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "./types.js";
+
+/** What `validateFacts` and `parseFactsJson` return. */
+export type FactsResult = { ok: true; facts: Facts } | { ok: false; errors: FactError[] };
+
+const TOP_KEYS = ["hosts", "migrating", "recent"];
+const HOST_KEYS = ["name", "state", "cpus", "mem", "labels", "vms"];
+const VM_KEYS = ["name", "cpu", "mem", "labels", "pinned", "cpu_avg"];
+const VM_KEY_SET = new Set(VM_KEYS);
+const MIGRATION_KEYS = ["vm", "from", "to"];
+const RECENT_KEYS = ["vm", "seconds_ago"];
+
+/** Shared by every VM and host without labels (frozen, prototype-free). */
+const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/** VM positions in `uniqueNames` are packed as host * VM_SLOTS + vm. */
+const VM_SLOTS = 1 << 24;
+
+const NUMBER = "must be a finite number ≥ 0";
+const POSITIVE_INT = "must be a positive integer";
+const NAME = "must be a non-empty string";
+
+/**
+ * Checks a parsed snapshot against SPEC 1 and reports all problems, each
+ * with its path (`hosts[2].vms[0].cpu: must be a finite number ≥ 0`).
+ * Unknown fields are errors (a typo such as `cpu_avgs` would otherwise
+ * silently fall back to a default). On success the facts carry every
+ * default filled in: `labels` {}, `pinned` false, `cpu_avg` = `cpu`,
+ * `migrating` and `recent` [].
+ */
+export function validateFacts(input: unknown): FactsResult {
+  const v = new Validator();
+  const facts = v.top(input);
+  return v.errors.length > 0 || facts === null ? { ok: false, errors: v.errors } : { ok: true, facts };
+}
+
+/** Parses JSON text and validates it; a syntax error is reported as `FILE:LINE:COL` with what is wrong. */
+export function parseFactsJson(text: string, file: string): FactsResult {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch (err) {
+    const at = locateJsonError(body, err instanceof Error ? err.message : "");
+    return { ok: false, errors: [{ path: `${file}:${at.line}:${at.column}`, message: `invalid JSON: ${at.message}` }] };
+  }
+  return validateFacts(input);
+}
+
+/** One line per error, `PATH: MESSAGE`, for the CLI and the engine's log. */
+export function formatFactErrors(errors: readonly FactError[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join("\n");
+}
+
+// ---------------------------------------------------------------- validation
+
+type Obj = Record<string, unknown>;
+
+function isObject(x: unknown): x is Obj {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isNumber(x: unknown): x is number {
+  return typeof x === "number" && Number.isFinite(x) && x >= 0;
+}
+
+/** `labels.rack` for plain keys, `labels["a b"]` otherwise, so a path can be pasted into a query. */
+function member(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+class Validator {
+  readonly errors: FactError[] = [];
+
+  private fail(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+
+  top(input: unknown): Facts | null {
+    if (!isObject(input)) {
+      this.fail("(top level)", "must be an object with a hosts list");
+      return null;
+    }
+    this.unknownKeys(input, "", TOP_KEYS);
+    const hosts = this.hosts(input.hosts);
+    const vmWhere = new Map<string, number>();
+    const hostNames = new Set<string>();
+    // Names are checked on the raw input, so a bad field elsewhere in a host hides no duplicate.
+    // References to unknown names are reported only when every name could be read (no follow-on noise).
+    const namesKnown = Array.isArray(input.hosts) && this.uniqueNames(input.hosts as unknown[], hostNames, vmWhere);
+    const migrating = this.migrating(input.migrating, hostNames, vmWhere, namesKnown);
+    const recent = this.recent(input.recent, vmWhere, namesKnown);
+    if (hosts === null || migrating === null || recent === null) return null;
+    return { hosts, migrating, recent };
+  }
+
+  private unknownKeys(obj: Obj, path: string, known: readonly string[]): void {
+    for (const key in obj) {
+      if (known.includes(key)) continue;
+      const near = known.find((k) => editDistance(k, key) <= 2);
+      const p = path === "" ? key : member(path, key);
+      this.fail(p, `unknown field${near === undefined ? "" : ` (did you mean ${near}?)`}; expected ${known.join(", ")}`);
+    }
+  }
+
+  private hosts(input: unknown): HostFact[] | null {
+    if (input === undefined) {
+      this.fail("hosts", "is missing: must be a list of hosts");
+      return null;
+    }
+    if (!Array.isArray(input)) {
+      this.fail("hosts", "must be a list of hosts");
+      return null;
+    }
+    const out: HostFact[] = [];
+    let ok = true;
+    for (let i = 0; i < input.length; i++) {
+      const h = this.host(input[i], `hosts[${i}]`);
+      if (h === null) ok = false;
+      else out.push(h);
+    }
+    return ok ? out : null;
+  }
+
+  private host(input: unknown, path: string): HostFact | null {
+    if (!isObject(input)) {
+      this.fail(path, "must be an object");
+      return null;
+    }
+    const before = this.errors.length;
+    this.unknownKeys(input, path, HOST_KEYS);
+    const name = this.name(input, "name", path);
+    const state = input.state;
+    if (state === undefined) this.fail(`${path}.state`, `is missing: must be one of ${HOST_STATES.join(", ")}`);
+    else if (typeof state !== "string" || !(HOST_STATES as readonly string[]).includes(state)) {
+      this.fail(`${path}.state`, `must be one of ${HOST_STATES.join(", ")}`);
+    }
+    const cpus = input.cpus;
+    if (cpus === undefined) this.fail(`${path}.cpus`, `is missing: ${POSITIVE_INT}`);
+    else if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus <= 0) this.fail(`${path}.cpus`, POSITIVE_INT);
+    const mem = this.number(input, "mem", path, true);
+    const labels = this.labels(input.labels, `${path}.labels`);
+    let vms: VmFact[] = [];
+    if (input.vms === undefined) this.fail(`${path}.vms`, "is missing: must be a list of VMs (write [] for none)");
+    else if (!Array.isArray(input.vms)) this.fail(`${path}.vms`, "must be a list of VMs");
+    else vms = this.vms(input.vms, `${path}.vms`);
+    if (this.errors.length > before) return null;
+    return { name: name!, state: state as HostStateName, cpus: cpus as number, mem: mem!, labels, vms };
+  }
+
+  /** The hot loop of a 200k-VM snapshot: paths are built only for errors. */
+  private vms(input: unknown[], path: string): VmFact[] {
+    const out: VmFact[] = [];
+    for (let i = 0; i < input.length; i++) {
+      const vm = input[i];
+      if (!isObject(vm)) {
+        this.fail(`${path}[${i}]`, "must be an object");
+        continue;
+      }
+      for (const key in vm) {
+        if (!VM_KEY_SET.has(key)) {
+          this.unknownKeys(vm, `${path}[${i}]`, VM_KEYS);
+          break;
+        }
+      }
+      const name = vm.name;
+      const cpu = vm.cpu;
+      const mem = vm.mem;
+      const cpuAvg = vm.cpu_avg;
+      const pinned = vm.pinned;
+      let ok = true;
+      if (typeof name !== "string" || name.length === 0) ok = this.bad(vm, "name", `${path}[${i}]`, NAME);
+      if (!isNumber(cpu)) ok = this.bad(vm, "cpu", `${path}[${i}]`, NUMBER);
+      if (!isNumber(mem)) ok = this.bad(vm, "mem", `${path}[${i}]`, NUMBER);
+      if (cpuAvg !== undefined && !isNumber(cpuAvg)) ok = this.bad(vm, "cpu_avg", `${path}[${i}]`, NUMBER);
+      if (pinned !== undefined && typeof pinned !== "boolean") ok = this.bad(vm, "pinned", `${path}[${i}]`, "must be true or false");
+      const labels = vm.labels === undefined ? EMPTY_LABELS : this.labels(vm.labels, `${path}[${i}].labels`);
+      if (ok) {
+        out.push({
+          name: name as string,
+          cpu: cpu as number,
+          mem: mem as number,
+          labels,
+          pinned: pinned === true,
+          cpu_avg: cpuAvg === undefined ? (cpu as number) : (cpuAvg as number),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Reports a bad or missing field; returns false so callers can write `ok = this.bad(…)`. */
+  private bad(obj: Obj, key: string, path: string, message: string): false {
+    this.fail(`${path}.${key}`, obj[key] === undefined ? `is missing: ${message}` : message);
+    return false;
+  }
+
+  private name(obj: Obj, key: string, path: string): string | null {
+    const x = obj[key];
+    if (x === undefined) this.fail(`${path}.${key}`, `is missing: ${NAME}`);
+    else if (typeof x !== "string" || x.length === 0) this.fail(`${path}.${key}`, NAME);
+    else return x;
+    return null;
+  }
+
+  /** A finite number ≥ 0; null when absent (an error too when `required`) or invalid. */
+  private number(obj: Obj, key: string, path: string, required: boolean): number | null {
+    const x = obj[key];
+    if (x === undefined) {
+      if (required) this.fail(`${path}.${key}`, `is missing: ${NUMBER}`);
+      return null;
+    }
+    if (!isNumber(x)) {
+      this.fail(`${path}.${key}`, NUMBER);
+      return null;
+    }
+    return x;
+  }
+
+  private labels(input: unknown, path: string): Readonly<Record<string, string>> {
+    if (input === undefined) return EMPTY_LABELS;
+    if (!isObject(input)) {
+      this.fail(path, "must be an object of strings");
+      return EMPTY_LABELS;
+    }
+    let out: Record<string, string> | null = null;
+    for (const key in input) {
+      const value = input[key];
+      if (typeof value !== "string") this.fail(member(path, key), "must be a string");
+      else {
+        // No prototype: a label named "constructor" or "__proto__" is just a label.
+        out ??= Object.create(null) as Record<string, string>;
+        out[key] = value;
+      }
+    }
+    return out ?? EMPTY_LABELS;
+  }
+
+  /**
+   * Host names unique; VM names unique across the whole snapshot (a VM on
+   * two hosts names both). Positions are kept as numbers and turned into
+   * paths only for an error: this runs once per VM. Returns whether every
+   * host and VM had a readable name.
+   */
+  private uniqueNames(hosts: readonly unknown[], hostNames: Set<string>, vmWhere: Map<string, number>): boolean {
+    let complete = true;
+    const hostAt = new Map<string, number>();
+    const nameOf = (i: number): string => {
+      const h = hosts[i] as Obj;
+      return typeof h.name === "string" && h.name.length > 0 ? h.name : `hosts[${i}]`;
+    };
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[i];
+      if (!isObject(h)) {
+        complete = false;
+        continue;
+      }
+      if (typeof h.name !== "string" || h.name.length === 0) complete = false;
+      else {
+        const prev = hostAt.get(h.name);
+        if (prev !== undefined) this.fail(`hosts[${i}].name`, `duplicate host name ${JSON.stringify(h.name)} (also hosts[${prev}])`);
+        else hostAt.set(h.name, i);
+        hostNames.add(h.name);
+      }
+      const vms = h.vms;
+      if (!Array.isArray(vms)) {
+        complete = false;
+        continue;
+      }
+      for (let j = 0; j < vms.length; j++) {
+        const vm = vms[j] as unknown;
+        if (!isObject(vm) || typeof vm.name !== "string" || vm.name.length === 0) {
+          complete = false;
+          continue;
+        }
+        const seen = vmWhere.get(vm.name);
+        if (seen === undefined) {
+          vmWhere.set(vm.name, i * VM_SLOTS + j);
+          continue;
+        }
+        const si = Math.floor(seen / VM_SLOTS);
+        const seenPath = `hosts[${si}].vms[${seen % VM_SLOTS}]`;
+        const path = `hosts[${i}].vms[${j}]`;
+        const name = JSON.stringify(vm.name);
+        if (si === i) this.fail(`${path}.name`, `duplicate VM name ${name} on host ${nameOf(i)} (also ${seenPath})`);
+        else this.fail(`${path}.name`, `VM ${name} is on two hosts: ${nameOf(si)} (${seenPath}) and ${nameOf(i)} (${path})`);
+      }
+    }
+    return complete;
+  }
+
+  private migrating(
+    input: unknown,
+    hostNames: ReadonlySet<string>,
+    vmWhere: ReadonlyMap<string, unknown>,
+    namesKnown: boolean,
+  ): MigrationFact[] | null {
+    if (input === undefined) return [];
+    if (!Array.isArray(input)) {
+      this.fail("migrating", "must be a list of { vm, from, to }");
+      return null;
+    }
+    const before = this.errors.length;
+    const out: MigrationFact[] = [];
+    const seen = new Map<string, number>();
+    input.forEach((m, i) => {
+      const p = `migrating[${i}]`;
+      if (!isObject(m)) return this.fail(p, "must be an object { vm, from, to }");
+      this.unknownKeys(m, p, MIGRATION_KEYS);
+      const vm = this.name(m, "vm", p);
+      const from = this.name(m, "from", p);
+      const to = this.name(m, "to", p);
+      if (vm !== null) {
+        if (namesKnown && !vmWhere.has(vm)) this.fail(`${p}.vm`, `unknown VM ${JSON.stringify(vm)}`);
+        const prev = seen.get(vm);
+        if (prev !== undefined) this.fail(`${p}.vm`, `${JSON.stringify(vm)} is already listed at migrating[${prev}]`);
+        else seen.set(vm, i);
+      }
+      for (const [key, host] of [["from", from], ["to", to]] as const) {
+        if (host !== null && namesKnown && !hostNames.has(host)) this.fail(`${p}.${key}`, `unknown host ${JSON.stringify(host)}`);
+      }
+      if (from !== null && to !== null && from === to) this.fail(`${p}.to`, `must differ from from (${JSON.stringify(from)})`);
+      if (vm !== null && from !== null && to !== null) out.push({ vm, from, to });
+    });
+    return this.errors.length > before ? null : out;
+  }
+
+  private recent(input: unknown, vmWhere: ReadonlyMap<string, unknown>, namesKnown: boolean): RecentFact[] | null {
+    if (input === undefined) return [];
+    if (!Array.isArray(input)) {
+      this.fail("recent", "must be a list of { vm, seconds_ago }");
+      return null;
+    }
+    const before = this.errors.length;
+    const out: RecentFact[] = [];
+    const seen = new Map<string, number>();
+    input.forEach((r, i) => {
+      const p = `recent[${i}]`;
+      if (!isObject(r)) return this.fail(p, "must be an object { vm, seconds_ago }");
+      this.unknownKeys(r, p, RECENT_KEYS);
+      const vm = this.name(r, "vm", p);
+      const ago = this.number(r, "seconds_ago", p, true);
+      if (vm !== null) {
+        if (namesKnown && !vmWhere.has(vm)) this.fail(`${p}.vm`, `unknown VM ${JSON.stringify(vm)}`);
+        const prev = seen.get(vm);
+        if (prev !== undefined) this.fail(`${p}.vm`, `${JSON.stringify(vm)} is already listed at recent[${prev}]`);
+        else seen.set(vm, i);
+      }
+      if (vm !== null && ago !== null) out.push({ vm, seconds_ago: ago });
+    });
+    return this.errors.length > before ? null : out;
+  }
+}
+
+/** Levenshtein distance, for "did you mean" on short field names only. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
