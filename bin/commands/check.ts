@@ -1,12 +1,89 @@
+/**
+ * `vmpolicy check [PATH…] [--json]` (SPEC 4): parses and checks policy
+ * files or folders (default `policies/`) as one set and prints every
+ * diagnostic. Exit 0 when there is no error, 1 when there is one, 2 when a
+ * path cannot be read (or names no policy file).
+ */
 import type { Command } from "commander";
+import type { PolicyFile } from "../../grammar/ast.js";
+import { checkPolicySet } from "../../grammar/checker.js";
+import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/diagnostics.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { renderDiagnostics, renderDiagnosticsJson } from "../../grammar/render-diagnostics.js";
+import type { ScriptAnalyzer } from "../../grammar/types.js";
+import { readPolicySources } from "../../engine/policy-files.js";
 
-/** `vmpolicy check`: not built yet (its issue is open). */
+interface CheckOptions {
+  json?: boolean;
+}
+
+/** Registers `check` on the program. */
 export function registerCheck(program: Command): void {
   program
     .command("check")
-    .description("not built yet")
-    .action(() => {
-      process.stderr.write("vmpolicy check: not built yet\n");
-      process.exit(2);
+    .description("check policy files or folders of .policy files (default policies/) and print every problem")
+    .argument("[paths...]", "policy files or folders (default: policies/)")
+    .option("--json", "print the diagnostics as a JSON array of {file, line, column, endLine, endColumn, severity, code, message}")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 no error (warnings allowed), 1 an error, 2 a path cannot be read.\nColour only on a terminal and never with NO_COLOR.",
+    )
+    .action(async (paths: string[] | undefined, options: CheckOptions) => {
+      process.exitCode = await runCheck(paths !== undefined && paths.length > 0 ? paths : ["policies"], options);
     });
+}
+
+/** Colour on a terminal (or with FORCE_COLOR, for tests and CI logs), never with NO_COLOR (SPEC 4). */
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  const noColor = process.env["NO_COLOR"];
+  if (noColor !== undefined && noColor !== "") return false;
+  const force = process.env["FORCE_COLOR"];
+  return stream.isTTY === true || (force !== undefined && force !== "" && force !== "0");
+}
+
+/**
+ * The sandbox's analyzer, when a file has `script` blocks and the sandbox
+ * module is present: loaded lazily, so checking plain policies never starts
+ * WASM. A variable specifier keeps this file compiling without the module.
+ */
+async function analyzerFor(files: readonly PolicyFile[]): Promise<ScriptAnalyzer | undefined> {
+  if (!files.some((f) => f.decls.some((d) => d.kind === "ScriptDecl"))) return undefined;
+  const specifier = "../../engine/sandbox.js";
+  try {
+    const mod = (await import(specifier)) as { loadSandbox?: () => Promise<void>; scriptAnalyzer?: () => ScriptAnalyzer };
+    if (typeof mod.loadSandbox !== "function" || typeof mod.scriptAnalyzer !== "function") return undefined;
+    await mod.loadSandbox();
+    return mod.scriptAnalyzer();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses and checks `paths`; returns the exit code. */
+export async function runCheck(paths: readonly string[], options: CheckOptions): Promise<number> {
+  const read = await readPolicySources(paths);
+  for (const u of read.unreadable) process.stderr.write(`vmpolicy check: cannot read ${u.path}: ${u.message}\n`);
+  if (read.sources.length === 0 && read.unreadable.length === 0) {
+    process.stderr.write(`vmpolicy check: no .policy files in ${paths.join(", ")}\n`);
+    return 2;
+  }
+  const diagnostics: Diagnostic[] = [];
+  const files: PolicyFile[] = [];
+  for (const source of read.sources) {
+    const parsed = parsePolicy(source.text, source.file);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.ast !== null) files.push(parsed.ast);
+  }
+  const scripts = await analyzerFor(files);
+  const checked = checkPolicySet(files, scripts === undefined ? {} : { scripts });
+  diagnostics.push(...checked.diagnostics);
+  diagnostics.sort(compareDiagnostics);
+
+  if (options.json) process.stdout.write(renderDiagnosticsJson(diagnostics));
+  else {
+    const texts = new Map(read.sources.map((s) => [s.file, s.text]));
+    process.stdout.write(renderDiagnostics(diagnostics, texts, { color: useColor(process.stdout) }));
+  }
+  if (read.unreadable.length > 0) return 2;
+  return hasErrors(diagnostics) ? 1 : 0;
 }

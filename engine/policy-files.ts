@@ -1,0 +1,78 @@
+/**
+ * Reads the policy files a command names: files as given, folders as their
+ * `*.policy` files (not recursive, sorted by name, so a set always loads in
+ * the same order). `check`, `plan` and the engine's load and hot reload all
+ * read through here, so they agree on what a folder means.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface PolicySourceText {
+  readonly file: string;
+  readonly text: string;
+}
+
+export interface UnreadablePath {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface PolicySources {
+  readonly sources: PolicySourceText[];
+  /** Paths that could not be read, with why. */
+  readonly unreadable: UnreadablePath[];
+  /** True when every path could be read. */
+  readonly ok: boolean;
+  /** The unreadable paths in one line (`cannot read x: no such file or directory`), when not `ok`. */
+  readonly message?: string;
+}
+
+/** "no such file or directory" rather than a stack-flavoured `ENOENT: …, stat 'x'`. */
+function describe(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    case "ENOTDIR":
+      return "not a directory";
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Reads every path (file or folder of `*.policy`); never throws. */
+export async function readPolicySources(paths: readonly string[]): Promise<PolicySources> {
+  const sources: PolicySourceText[] = [];
+  const unreadable: UnreadablePath[] = [];
+  for (const path of paths) {
+    let files: string[];
+    try {
+      const info = await stat(path);
+      files = info.isDirectory()
+        ? (await readdir(path, { withFileTypes: true }))
+            .filter((e) => e.name.endsWith(".policy") && !e.isDirectory())
+            .map((e) => e.name)
+            .sort()
+            .map((name) => join(path, name))
+        : [path];
+    } catch (err) {
+      unreadable.push({ path, message: describe(err) });
+      continue;
+    }
+    for (const file of files) {
+      try {
+        sources.push({ file, text: await readFile(file, "utf8") });
+      } catch (err) {
+        unreadable.push({ path: file, message: describe(err) });
+      }
+    }
+  }
+  if (unreadable.length === 0) return { sources, unreadable, ok: true };
+  const message = unreadable.map((u) => `cannot read ${u.path}: ${u.message}`).join("; ");
+  return { sources, unreadable, ok: false, message };
+}
