@@ -4,8 +4,10 @@
  * go through here rather than reaching into the phases.
  */
 export { parsePolicy } from "./parse.js";
-export { checkPolicySet } from "./checker.js";
-export { compilePolicySet } from "./compile.js";
+export { checkPolicySet, type CheckOptions } from "./checker.js";
+export { compilePolicySet, type CompileOptions, type CompiledPolicySet } from "./compile.js";
+export { formatPolicy, type FormatResult } from "./format.js";
+export { renderDiagnostics, renderDiagnosticsJson, summaryLine } from "./render-diagnostics.js";
 export type { PolicyFile } from "./ast.js";
 export type { Diagnostic, Severity } from "./diagnostics.js";
 export type { CheckResult, CheckedPolicy, ScriptAnalyzer, Type } from "./types.js";
