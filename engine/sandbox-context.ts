@@ -1,0 +1,274 @@
+/**
+ * One hardened QuickJS runtime and context: limits, the prelude, and the
+ * handful of long-lived handles the host keeps (the call entry, the collect
+ * entry, the scripts' functions). Both the analyzer (one per block, thrown
+ * away) and the policy sandbox (one per policy, reused across rounds) build
+ * on it, so they see exactly the same environment.
+ */
+import {
+  DefaultIntrinsics,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten";
+import { PRELUDE_SOURCE } from "./sandbox-prelude.js";
+import { blockFileName } from "./sandbox-errors.js";
+import { reserveMemory } from "./sandbox-module.js";
+
+/**
+ * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply
+ * nested JSON.stringify or parse exhausts Node's native stack inside WASM
+ * before QuickJS notices; at 64 KiB QuickJS catches all the cases we tried
+ * (plain recursion then stops at about 330 frames, 100 through callbacks).
+ */
+export const SANDBOX_STACK_BYTES = 64 * 1024;
+
+/** Most distinct parsed arguments kept per round; past it the cache starts over. */
+const ARG_CACHE_MAX = 256;
+
+/** Time the prelude may take (it is ours and takes well under a millisecond). */
+const SETUP_MS = 1000;
+
+/** What running code inside the context gave: a value handled by the host, or the dumped error. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/** A runtime + context with the prelude installed. Dispose it exactly once. */
+export class SandboxContext {
+  readonly runtime: QuickJSRuntime;
+  readonly context: QuickJSContext;
+  /** Epoch ms after which the interrupt handler stops the running code; set before every entry. */
+  deadline = Number.POSITIVE_INFINITY;
+  private readonly callEntry: QuickJSHandle;
+  private readonly collectEntry: QuickJSHandle;
+  private readonly parseEntry: QuickJSHandle;
+  /** Parsed, frozen object/list arguments keyed by their JSON: a host passed to many calls is parsed once. */
+  private readonly argCache = new Map<string, QuickJSHandle>();
+  private readonly functions = new Map<string, QuickJSHandle>();
+  private readonly release: () => void;
+
+  constructor(
+    readonly module: QuickJSWASMModule,
+    memoryBytes: number,
+    onLog: (line: string) => void,
+  ) {
+    this.release = reserveMemory(module, memoryBytes);
+    try {
+      this.runtime = module.newRuntime();
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+    try {
+      this.runtime.setMemoryLimit(memoryBytes);
+      this.runtime.setMaxStackSize(SANDBOX_STACK_BYTES);
+      // One handler for the runtime's life reading a field we re-arm before
+      // every entry: an expired deadline never lingers into the next call.
+      this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
+      this.context = this.runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } });
+    } catch (error) {
+      this.runtime.dispose();
+      this.release();
+      throw error;
+    }
+    const ctx = this.context;
+    try {
+      this.deadline = Date.now() + SETUP_MS;
+      const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "vmpolicy-prelude", { type: "global" }));
+      const hostLog = ctx.newFunction("hostLog", (line) => {
+        onLog(ctx.getString(line));
+      });
+      const entries = ctx.callFunction(factory, ctx.undefined, hostLog);
+      factory.dispose();
+      hostLog.dispose();
+      const api = ctx.unwrapResult(entries);
+      this.callEntry = ctx.getProp(api, "call");
+      this.collectEntry = ctx.getProp(api, "collect");
+      this.parseEntry = ctx.getProp(api, "parseArg");
+      api.dispose();
+    } catch (error) {
+      ctx.dispose();
+      this.runtime.dispose();
+      this.release();
+      throw new Error(`the script sandbox could not start: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.deadline = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Runs script block `index` as global code (its functions become globals) within `ms`. */
+  evalBlock(source: string, index: number, ms: number): Outcome<void> {
+    this.deadline = Date.now() + ms;
+    const result = this.context.evalCode(source, blockFileName(index), { type: "global" });
+    this.deadline = Number.POSITIVE_INFINITY;
+    if (result.error) return { ok: false, error: this.consumeDump(result.error) };
+    result.value.dispose();
+    return { ok: true, value: undefined };
+  }
+
+  /**
+   * The functions the blocks evaluated so far added to the global object,
+   * with their `length`; also caches a handle to each for `call`.
+   */
+  collect(ms: number): Outcome<{ name: string; arity: number }[]> {
+    this.deadline = Date.now() + ms;
+    const result = this.context.callFunction(this.collectEntry, this.context.undefined);
+    this.deadline = Number.POSITIVE_INFINITY;
+    if (result.error) return { ok: false, error: this.consumeDump(result.error) };
+    const json = this.context.getString(result.value);
+    result.value.dispose();
+    const pairs = JSON.parse(json) as [string, number][];
+    for (const [name] of pairs) {
+      if (this.functions.has(name)) continue;
+      this.functions.set(name, this.context.getProp(this.context.global, name));
+    }
+    return { ok: true, value: pairs.map(([name, arity]) => ({ name, arity })) };
+  }
+
+  /** True when `collect` found a function of that name. */
+  has(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /**
+   * Calls function `name` with `args` (plain JSON values), stopping at
+   * `deadline`. Numbers, strings, bools and null cross as values; objects
+   * and lists cross as JSON, parsed once per distinct text and round
+   * (QuickJS's JSON.parse is most of a call's cost: ~23 µs for a host with
+   * 20 VM names). The result is a number, string, bool, null or a list of
+   * those (the prelude checked it); anything else comes back as the
+   * dumped error.
+   */
+  call(name: string, args: readonly unknown[], deadline: number): Outcome<unknown> {
+    const fn = this.functions.get(name);
+    if (fn === undefined) throw new Error(`no script function ${name}`);
+    const ctx = this.context;
+    const handles: QuickJSHandle[] = [fn];
+    const owned: QuickJSHandle[] = [];
+    this.deadline = deadline;
+    try {
+      for (const arg of args) {
+        const handle = this.argHandle(arg, owned);
+        if (!handle.ok) return handle;
+        handles.push(handle.value);
+      }
+      const result = ctx.callFunction(this.callEntry, ctx.undefined, handles);
+      if (result.error) return { ok: false, error: this.consumeDump(result.error) };
+      const value = result.value;
+      try {
+        switch (ctx.typeof(value)) {
+          case "number":
+            return { ok: true, value: ctx.getNumber(value) };
+          case "string":
+            return { ok: true, value: ctx.getString(value) };
+          default:
+            // boolean, null, or the list the prelude copied: small, JSON-safe.
+            return { ok: true, value: ctx.dump(value) };
+        }
+      } finally {
+        value.dispose();
+      }
+    } finally {
+      this.deadline = Number.POSITIVE_INFINITY;
+      for (const handle of owned) handle.dispose();
+    }
+  }
+
+  /** Drops the parsed arguments (the policy set calls this once per round). */
+  clearArgCache(): void {
+    for (const handle of this.argCache.values()) handle.dispose();
+    this.argCache.clear();
+  }
+
+  /** A handle for one argument; short-lived ones are pushed on `owned` for the caller to dispose. */
+  private argHandle(arg: unknown, owned: QuickJSHandle[]): Outcome<QuickJSHandle> {
+    const ctx = this.context;
+    if (arg === null || arg === undefined) return { ok: true, value: ctx.null };
+    switch (typeof arg) {
+      case "boolean":
+        return { ok: true, value: arg ? ctx.true : ctx.false };
+      case "number": {
+        if (!Number.isFinite(arg)) return { ok: true, value: ctx.null }; // as JSON would
+        const h = ctx.newNumber(arg);
+        owned.push(h);
+        return { ok: true, value: h };
+      }
+      case "string": {
+        const h = ctx.newString(arg);
+        owned.push(h);
+        return { ok: true, value: h };
+      }
+      default: {
+        const json = JSON.stringify(arg);
+        const cached = this.argCache.get(json);
+        if (cached !== undefined) return { ok: true, value: cached };
+        const text = ctx.newString(json);
+        const parsed = ctx.callFunction(this.parseEntry, ctx.undefined, text);
+        text.dispose();
+        if (parsed.error) return { ok: false, error: this.consumeDump(parsed.error) };
+        if (this.argCache.size >= ARG_CACHE_MAX) this.clearArgCache();
+        this.argCache.set(json, parsed.value);
+        return { ok: true, value: parsed.value };
+      }
+    }
+  }
+
+  /** Whether the context still runs code (a cheap probe after a failure). */
+  usable(): boolean {
+    try {
+      this.deadline = Date.now() + 100;
+      const r = this.context.evalCode("0", "vmpolicy-probe", { type: "global" });
+      this.deadline = Number.POSITIVE_INFINITY;
+      const ok = r.error === undefined;
+      r.dispose();
+      return ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * QuickJS's own accounting of the runtime: `usedBytes` (objects, strings,
+   * shapes reachable in the heap) and `allocations` (live malloc blocks,
+   * which also counts an orphaned value nobody can reach: the leak signal).
+   */
+  memoryUsage(): { usedBytes: number; allocations: number } {
+    let handle: QuickJSHandle | null = null;
+    try {
+      handle = this.runtime.computeMemoryUsage();
+      const usage = this.context.dump(handle) as { memory_used_size?: number; malloc_count?: number };
+      return { usedBytes: usage.memory_used_size ?? 0, allocations: usage.malloc_count ?? 0 };
+    } catch {
+      return { usedBytes: 0, allocations: 0 }; // no room even to measure: the caller's limits still apply
+    } finally {
+      if (handle?.alive) handle.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.clearArgCache();
+    for (const handle of this.functions.values()) handle.dispose();
+    this.functions.clear();
+    this.callEntry.dispose();
+    this.collectEntry.dispose();
+    this.parseEntry.dispose();
+    this.context.dispose();
+    this.runtime.dispose();
+    this.release();
+  }
+
+  /** Frees the reservation of a runtime that is abandoned without dispose (its module crashed). */
+  abandon(): void {
+    this.release();
+  }
+
+  private consumeDump(handle: QuickJSHandle): unknown {
+    try {
+      return this.context.dump(handle);
+    } catch (error) {
+      return { name: "InternalError", message: `could not read the error: ${error instanceof Error ? error.message : String(error)}` };
+    } finally {
+      if (handle.alive) handle.dispose();
+    }
+  }
+}
