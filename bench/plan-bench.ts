@@ -61,7 +61,7 @@ export function generateFacts(hosts = HOSTS, vmsPerHost = VMS_PER_HOST, seed = 2
 }
 
 /** The repository root (holds package.json), from bench/ or dist/bench/. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
   return dir;
