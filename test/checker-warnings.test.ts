@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadSandbox, scriptAnalyzer } from "../engine/sandbox.js";
 import { check, checkTexts, rows, type Row } from "./checker-helpers.js";
 
 const WARNINGS: { name: string; source: string; expected: Row[] }[] = [
@@ -96,9 +97,12 @@ describe("the shipped policies", () => {
     expect(rows(result.diagnostics)).toEqual([]);
   });
 
-  it("each example checks clean beside evacuate.policy", () => {
+  it("each example checks clean beside evacuate.policy", async () => {
+    // Examples may define script functions, which only the sandbox can see.
+    await loadSandbox();
+    const scripts = scriptAnalyzer();
     for (const example of read("policies/examples")) {
-      const result = checkTexts([example, ...read("policies").filter(([f]) => f.endsWith("evacuate.policy"))]);
+      const result = checkTexts([example, ...read("policies").filter(([f]) => f.endsWith("evacuate.policy"))], { scripts });
       expect([example[0], rows(result.diagnostics)]).toEqual([example[0], []]);
     }
   });
