@@ -86,8 +86,8 @@ describe("vmpolicy agent (process)", () => {
   });
 
   it("exits 2 with a clear message on bad flags", () => {
-    expect(run(["--driver", "xl", "--name", "h1"])).toEqual({ status: 2, stderr: "vmpolicy agent: driver xl is not available in this build (available: sim, qemu)\n" });
-    expect(run(["--driver", "hyperv"])).toEqual({ status: 2, stderr: 'vmpolicy agent: unknown driver "hyperv" (available: sim, qemu)\n' });
+    expect(run(["--driver", "xl", "--name", "h1"])).toEqual({ status: 2, stderr: "vmpolicy agent: --driver xl: host h1: cannot run xl: no such command (is xl installed and on the agent's PATH?)\n" });
+    expect(run(["--driver", "hyperv"])).toEqual({ status: 2, stderr: 'vmpolicy agent: unknown driver "hyperv" (available: sim, qemu, xl, virsh)\n' });
     expect(run(["--driver", "sim"])).toEqual({ status: 2, stderr: "vmpolicy agent: --name is required with --driver sim (or set name: in --config)\n" });
     expect(run(["--driver", "sim", "--name", "h1", "--cpus", "two"])).toEqual({ status: 2, stderr: 'vmpolicy agent: --cpus: must be a whole number > 0 (got "two")\n' });
     expect(run(["--driver", "sim", "--name", "h1", "--listen", "0.0.0.0:0"])).toEqual({

@@ -15,14 +15,16 @@ import { DEFAULT_AGENT_LISTEN, startAgent } from "../../engine/agent/server.js";
 import type { Driver } from "../../engine/drivers/driver.js";
 import { QemuDriver } from "../../engine/drivers/qemu.js";
 import { SimDriver } from "../../engine/drivers/sim.js";
+import { VirshDriver } from "../../engine/drivers/virsh.js";
+import { XlDriver } from "../../engine/drivers/xl.js";
 import { checkListen, parseListen } from "../../engine/listen-guard.js";
 import { type Parsed, type SimHostConfig, loadSimConfig, parseLabelsFlag, parseNumber, parseVmsFlag } from "../../engine/drivers/sim-config.js";
 import { HOST_STATES } from "../../grammar/types.js";
 import type { HostStateName } from "../../engine/types.js";
 
 /** Drivers this build has; the others of SPEC 6 are named so the error can say so. */
-const BUILT = ["sim", "qemu"];
-const PLANNED = ["xl", "virsh"];
+const BUILT = ["sim", "qemu", "xl", "virsh"];
+const PLANNED: string[] = [];
 
 interface AgentFlags {
   driver: string;
@@ -42,6 +44,8 @@ interface AgentFlags {
   runDir?: string;
   qemuBinary?: string;
   migrationAddress?: string;
+  migrateHosts?: string;
+  migrateUri?: string;
   quiet?: boolean;
 }
 
@@ -136,6 +140,36 @@ async function buildQemu(flags: AgentFlags): Promise<QemuDriver> {
   }
 }
 
+function migrateHosts(spec: string): Record<string, string> {
+  const r = parseLabelsFlag(spec);
+  if (!r.ok) usage(r.message.replace("--labels", "--migrate-hosts").replace("KEY=VALUE", "HOST=ADDRESS"));
+  return r.value;
+}
+
+/** The xl or virsh driver from flags; the hypervisor's tools must work (checked by one facts call before listening). */
+async function buildToolstack(flags: AgentFlags): Promise<XlDriver | VirshDriver> {
+  for (const [flag, set] of [["--config", flags.config], ["--state", flags.state], ["--seed", flags.seed], ["--period", flags.period], ["--migration-rate", flags.migrationRate], ["--vms", flags.vms]] as const) {
+    if (set !== undefined) usage(`${flag} applies to --driver sim${flag === "--vms" ? " and qemu" : ""} only`);
+  }
+  if (flags.migrateUri !== undefined && flags.driver !== "virsh") usage("--migrate-uri applies to --driver virsh only");
+  const options = {
+    name: flags.name ?? hostname(),
+    cpus: flags.cpus === undefined ? undefined : need(parseNumber("--cpus", flags.cpus, { integer: true })),
+    mem: flags.mem === undefined ? undefined : need(parseNumber("--mem", flags.mem)),
+    labels: flags.labels === undefined ? undefined : need(parseLabelsFlag(flags.labels)),
+    storage: flags.storage === undefined ? undefined : resolve(flags.storage),
+    migrateHosts: flags.migrateHosts === undefined ? undefined : migrateHosts(flags.migrateHosts),
+  };
+  let driver: XlDriver | VirshDriver;
+  try {
+    driver = flags.driver === "xl" ? new XlDriver(options) : new VirshDriver({ ...options, migrateUri: flags.migrateUri });
+    await driver.facts();
+  } catch (e) {
+    usage(`--driver ${flags.driver}: ${(e as Error).message}`);
+  }
+  return driver;
+}
+
 async function runAgent(flags: AgentFlags): Promise<void> {
   if (!BUILT.includes(flags.driver)) {
     const why = PLANNED.includes(flags.driver) ? `driver ${flags.driver} is not available in this build` : `unknown driver ${JSON.stringify(flags.driver)}`;
@@ -147,7 +181,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   if (!listen.ok) usage(listen.message);
   const refusal = checkListen(listen.host, token !== undefined);
   if (refusal) usage(refusal);
-  const driver: Driver & { vmNames(): string[] } = flags.driver === "qemu" ? await buildQemu(flags) : buildSim(flags);
+  const driver: Driver & { vmNames(): string[] } =
+    flags.driver === "qemu" ? await buildQemu(flags) : flags.driver === "xl" || flags.driver === "virsh" ? await buildToolstack(flags) : buildSim(flags);
   const logger = pino({ level: flags.quiet ? "warn" : "info", base: { host: driver.name } });
   let agent;
   try {
@@ -170,7 +205,7 @@ export function registerAgent(program: Command): void {
   program
     .command("agent")
     .description("the host agent: reports this host's facts and carries out migrations and restarts (SPEC 6)")
-    .requiredOption("--driver <name>", `hypervisor driver (available: ${BUILT.join(", ")}; planned: ${PLANNED.join(", ")})`)
+    .requiredOption("--driver <name>", `hypervisor driver (available: ${BUILT.join(", ")}${PLANNED.length ? `; planned: ${PLANNED.join(", ")}` : ""})`)
     .option("--name <host>", "the host's name in facts (sim: required; qemu: default this machine's host name)")
     .option("--listen <addr>", "HOST:PORT to serve on; port 0 picks a free one", DEFAULT_AGENT_LISTEN)
     .option("--token-file <file>", "file holding the bearer token; required to listen beyond loopback")
@@ -180,13 +215,15 @@ export function registerAgent(program: Command): void {
     .option("--vms <spec>", "guests to start: NAME:MEM[:VCPUS][:busy|idle],… or COUNTxMEM[:…] (sim: busy by default; qemu: idle)")
     .option("--labels <k=v,…>", "host labels")
     .option("--state <state>", `sim: reported state (${HOST_STATES.join(", ")}; default up)`)
-    .option("--storage <dir>", "sim: shared storage folder for restarts (one JSON definition per VM)")
+    .option("--storage <dir>", "shared storage folder for restarts (sim/qemu: JSON definitions; xl: <vm>.cfg, virsh: <vm>.xml)")
     .option("--seed <n>", "sim: workload seed (default 1)")
     .option("--period <seconds>", "sim: seconds between workload switches (default 60; 0 = fixed)")
     .option("--migration-rate <MiB/s>", "sim: live-migration speed (default 512)")
     .option("--run-dir <dir>", "qemu: folder for the guests' QMP sockets (default $TMPDIR/vmpolicy-qemu-NAME)")
     .option("--qemu-binary <path>", "qemu: the emulator (default qemu-system-x86_64)")
     .option("--migration-address <host>", "qemu: address incoming guests listen on (default the --listen host)")
+    .option("--migrate-hosts <name=addr,…>", "xl/virsh: address of each destination host for xl migrate / virsh migrate (default the host of its agent URL)")
+    .option("--migrate-uri <uri>", "virsh: destination URI, {host} replaced (default qemu+ssh://{host}/system)")
     .option("--quiet", "log warnings and errors only")
     .addHelpText(
       "after",
