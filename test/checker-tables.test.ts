@@ -58,7 +58,7 @@ describe("checker side tables (read by the compiler)", () => {
     expect(symbolOf(policy, 24, 15)).toBe("mid:let");
     expect(symbolOf(policy, 24, 21)).toBe("dst:ruleLet");
     expect(symbolOf(policy, 30, 16)).toBe("vm:ruleLet"); // `migrate vm`: the rule let, not the binding
-    const dstLet = nodes(policy.ast).find((n) => n.kind === "LetClause" && (n as { name: { name: string } }).name.name === "dst") as { value: Expr };
+    const dstLet = nodes(policy.ast).find((n) => n.kind === "LetClause" && (n as unknown as { name: { name: string } }).name.name === "dst") as unknown as { value: Expr };
     expect(policy.types.get(dstLet.value)).toEqual({ kind: "host" });
     const canMove = nodes(policy.ast).find((n) => n.kind === "Call") as Call;
     expect(policy.calls.get(canMove)).toEqual({ kind: "planner", name: "can_move" });
@@ -69,7 +69,7 @@ describe("checker side tables (read by the compiler)", () => {
     const policy = result.policies[0]!;
     expect(symbolOf(policy, 2, 19)).toBe("vm:constraintSubject");
     expect(symbolOf(policy, 2, 54)).toBe("host:constraintSubject");
-    const labels = nodes(policy.ast).find((n) => n.kind === "Member" && (n as { property: { name: string } }).property.name === "tier") as Expr;
+    const labels = nodes(policy.ast).find((n) => n.kind === "Member" && (n as unknown as { property: { name: string } }).property.name === "tier") as unknown as Expr;
     expect(policy.types.get(labels)).toEqual({ kind: "string" });
     const abs = nodes(policy.ast).find((n) => n.kind === "Call") as Call;
     expect(policy.calls.get(abs)).toEqual({ kind: "stdlib", name: "abs" });

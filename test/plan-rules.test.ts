@@ -18,7 +18,7 @@ const FACTS = {
 };
 
 const alerts = (plan: { actions: readonly { kind: string }[] }) =>
-  plan.actions.map((a) => (a.kind === "alert" ? `${(a as { rule: string }).rule}:${(a as { message: string }).message}` : a.kind));
+  plan.actions.map((a) => (a.kind === "alert" ? `${(a as unknown as { rule: string }).rule}:${(a as unknown as { message: string }).message}` : a.kind));
 
 describe("rule order", () => {
   it("runs for each in by order, ties by name, and without by in name order", async () => {

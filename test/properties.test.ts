@@ -45,7 +45,7 @@ const clusterArb = fc.record({
   }),
 });
 
-type Cluster = fc.infer<typeof clusterArb>;
+type Cluster = typeof clusterArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Facts from the random record: names h0.., v0..; some VMs recent, some in flight. */
 function factsOf(c: Cluster): Facts {
