@@ -1,12 +1,142 @@
+/**
+ * `vmpolicy simulate`: runs static placement and each policy set against the
+ * simulated thesis testbed (or a scenario file) over a sweep of workload
+ * lengths, and prints a Table 5.5-style table, JSON rows, or an SVG chart
+ * (SPEC 7). Policies load through the same `loadPolicySet` and plan through
+ * the same `planRound` as the engine. Exit 0 done, 1 bad scenario or policy,
+ * 2 usage error or unreadable file.
+ */
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import cliProgress from "cli-progress";
+import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
+import { useColor } from "./check.js";
+import { parseDuration } from "../../engine/config-schema.js";
+import { readPolicySources } from "../../engine/policy-files.js";
+import { loadPolicySet } from "../../engine/policy-set.js";
+import { renderChart } from "../../engine/simulator/chart-svg.js";
+import { renderTable } from "../../engine/simulator/report-table.js";
+import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
+import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
+import { runSweep, type Contestant } from "../../engine/simulator/sweep.js";
 
-/** `vmpolicy simulate`: not built yet (its issue is open). */
+interface SimulateOptions {
+  scenario?: string;
+  policy?: string[];
+  param?: string[];
+  static?: boolean;
+  iterations?: string;
+  sweep?: string;
+  repeat: string;
+  seed: string;
+  duration?: string;
+  json?: boolean;
+  chart?: string;
+}
+
+const DEFAULT_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Registers `simulate` on the program. */
 export function registerSimulate(program: Command): void {
   program
     .command("simulate")
-    .description("not built yet")
-    .action(() => {
-      process.stderr.write("vmpolicy simulate: not built yet\n");
-      process.exit(2);
+    .description("simulate static placement and policies on the thesis testbed (or a scenario) and report runs, VM%, Dom0%, Idle%, engine%, migrations")
+    .option("--scenario <file>", "cluster and workload (YAML or JSON); default: the thesis testbed, two quad-core hosts, nine VMs, eight busy")
+    .option("--policy <path>", "a policy file or folder, simulated as one set; repeatable (each is compared); default policies/cslb.policy", collect)
+    .option("--param <P=V>", "set a param of the policies: POLICY.NAME=VALUE or NAME=VALUE; repeatable", collect)
+    .option("--static", "static placement only (no policy), unless --policy is also given")
+    .option("--iterations <n>", "runs per VM before another VM takes over (one value)")
+    .option("--sweep <list>", `comma-separated iterations values (default ${DEFAULT_SWEEP.join(",")})`)
+    .option("--repeat <r>", "seeded repeats per (iterations, policy)", "5")
+    .option("--seed <s>", "seed of every random choice: the same seed gives the same numbers", "1")
+    .option("--duration <d>", "simulated time per run (30m, 1h, 3600; default the scenario's, 1h)")
+    .option("--json", 'print { "rows": [ { iterations, policy, runs, runs_sd, vm_pct, dom0_pct, idle_pct, engine_pct, migrations, … } ] }')
+    .option("--chart <file.svg>", "write an SVG chart of completed runs against log2(iterations)")
+    .addHelpText(
+      "after",
+      "\nStatic placement is always compared unless only --static is given. Rows with policy \"static\" have no engine.\nExit status: 0 done, 1 bad scenario or policy set, 2 usage error or unreadable file.",
+    )
+    .action(async (options: SimulateOptions) => {
+      process.exitCode = await runSimulate(options);
     });
+}
+
+function usage(message: string): number {
+  process.stderr.write(`vmpolicy simulate: ${message}\n`);
+  return 2;
+}
+
+function positiveInt(text: string): number | null {
+  return /^\s*\d+\s*$/.test(text) && Number(text) >= 1 ? Number(text) : null;
+}
+
+async function runSimulate(options: SimulateOptions): Promise<number> {
+  if (options.iterations !== undefined && options.sweep !== undefined) return usage("give --iterations or --sweep, not both");
+  let iterations = DEFAULT_SWEEP;
+  if (options.iterations !== undefined) {
+    const n = positiveInt(options.iterations);
+    if (n === null) return usage(`--iterations: expected an integer ≥ 1, got "${options.iterations}"`);
+    iterations = [n];
+  } else if (options.sweep !== undefined) {
+    const list = options.sweep.split(",").map(positiveInt);
+    if (list.some((n) => n === null)) return usage(`--sweep: expected integers ≥ 1 separated by commas, got "${options.sweep}"`);
+    iterations = list as number[];
+  }
+  const repeats = positiveInt(options.repeat);
+  if (repeats === null) return usage(`--repeat: expected an integer ≥ 1, got "${options.repeat}"`);
+  if (!/^\s*\d+\s*$/.test(options.seed)) return usage(`--seed: expected an integer ≥ 0, got "${options.seed}"`);
+  const seed = Number(options.seed) >>> 0;
+
+  let scenario: Scenario = thesisScenario();
+  if (options.scenario !== undefined) {
+    const loaded = await loadScenarioFile(options.scenario);
+    if (!loaded.ok) {
+      process.stderr.write(loaded.errors.map((e) => `vmpolicy simulate: ${e}\n`).join(""));
+      return loaded.errors.some((e) => e.includes("cannot read")) ? 2 : 1;
+    }
+    scenario = loaded.scenario;
+  }
+  if (options.duration !== undefined) {
+    const d = parseDuration(options.duration);
+    if (!d.ok) return usage(`--duration: ${d.message}`);
+    scenario = { ...scenario, duration: d.value };
+  }
+
+  const contestants: Contestant[] = [{ name: "static", set: null }];
+  const paths = options.policy ?? (options.static ? [] : ["policies/cslb.policy"]);
+  try {
+    for (const path of paths) {
+      const read = await readPolicySources([path]);
+      if (!read.ok) return usage(read.unreadable.map((u) => `cannot read ${u.path}: ${u.message}`).join("; "));
+      if (read.sources.length === 0) return usage(`no .policy files in ${path}`);
+      const loaded = await loadPolicySet(read.sources, { params: options.param ?? [] });
+      if (loaded.set === null) {
+        const texts = new Map(read.sources.map((s) => [s.file, s.text]));
+        process.stderr.write(renderDiagnostics(loaded.diagnostics.filter((d) => d.severity === "error"), texts, { color: useColor(process.stderr) }));
+        return 1;
+      }
+      const name = loaded.policies.map((p) => p.name).join("+");
+      contestants.push({ name: contestants.some((c) => c.name === name) ? `${name}#${contestants.length}` : name, set: loaded.set });
+    }
+
+    const total = iterations.length * contestants.length * repeats;
+    const bar = process.stderr.isTTY && total > 20 ? new cliProgress.SingleBar({ stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+    bar?.start(total, 0);
+    const rows = runSweep({ scenario, contestants, iterations, repeats, seed, onProgress: (done) => bar?.update(done) });
+    bar?.stop();
+
+    if (options.chart !== undefined) {
+      try {
+        await writeFile(options.chart, renderChart(rows));
+      } catch (err) {
+        return usage(`cannot write ${options.chart}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    if (options.json) process.stdout.write(JSON.stringify({ rows }, null, 2) + "\n");
+    else process.stdout.write(renderTable(rows));
+    return 0;
+  } finally {
+    for (const c of contestants) c.set?.dispose();
+  }
 }

@@ -1,0 +1,112 @@
+/**
+ * One simulation: the model stepped for `duration`, and — unless static —
+ * the engine's loop on top of it, as `vmpolicy run` does it: every
+ * `interval` the facts are measured (CPU averaged over the interval, as
+ * xentop shows it; `cpu_avg` smoothed by the engine's own `CpuSmoother`),
+ * the real `planRound` plans a round, and its migrations start in the model.
+ */
+import type { CompiledPolicySet } from "../../grammar/compile-types.js";
+import { CpuSmoother } from "../engine-smoothing.js";
+import { planRound } from "../planner.js";
+import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type PlanSettings } from "../types.js";
+import { ClusterModel } from "./model.js";
+import type { Scenario } from "./scenario.js";
+
+/** What one simulation reports (the columns of Tables 5.5–5.8). */
+export interface RunResult {
+  readonly runs: number;
+  readonly vm_pct: number;
+  readonly dom0_pct: number;
+  readonly idle_pct: number;
+  readonly engine_pct: number;
+  readonly migrations: number;
+  /** Percent of trace VMs' CPU demand that was served (100 without trace VMs). */
+  readonly served_pct: number;
+}
+
+/** Runs one simulation; `set` null is static placement (no engine at all). `stratum`: see `initialBusy`. */
+export function simulateOnce(scenario: Scenario, set: CompiledPolicySet | null, seed: number, stratum?: number): RunResult {
+  const model = new ClusterModel(scenario, seed, set !== null, stratum);
+  const engine = set === null ? null : new EngineDriver(model, set);
+  const steps = Math.round(scenario.duration / scenario.step);
+  const interval = scenario.engine.interval;
+  let nextRound = interval;
+  for (let i = 0; i < steps; i++) {
+    model.step();
+    if (engine && model.time >= nextRound - 1e-9) {
+      engine.round();
+      nextRound += interval;
+    }
+  }
+  return summarize(model);
+}
+
+function summarize(model: ClusterModel): RunResult {
+  const t = model.totals;
+  const pct = (x: number) => (t.capacity > 0 ? (100 * x) / t.capacity : 0);
+  return {
+    runs: t.runs,
+    vm_pct: pct(t.vm),
+    dom0_pct: pct(t.dom0),
+    idle_pct: pct(t.idle),
+    engine_pct: pct(t.engine),
+    migrations: t.migrations,
+    served_pct: t.traceDemand > 0 ? (100 * t.traceGranted) / t.traceDemand : 100,
+  };
+}
+
+/** The engine's loop over the model: measure, plan with the real planner, start migrations. */
+class EngineDriver {
+  private readonly smoother: CpuSmoother;
+  private readonly settings: PlanSettings;
+  private lastMeasure = 0;
+  private readonly hostIndex: Map<string, number>;
+  private readonly vmIndex: Map<string, number>;
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly set: CompiledPolicySet,
+  ) {
+    const e = model.scenario.engine;
+    this.smoother = new CpuSmoother(e.smoothing);
+    this.settings = { ...DEFAULT_PLAN_SETTINGS, cooldown: e.cooldown, max_per_host: e.maxPerHost, max_per_round: e.maxPerRound, requireFencing: false };
+    this.hostIndex = new Map(model.scenario.hosts.map((h, i) => [h.name, i]));
+    this.vmIndex = new Map(model.scenario.vms.map((v, i) => [v.name, i]));
+  }
+
+  round(): void {
+    const plan = planRound(this.set, this.facts(), this.settings);
+    for (const action of plan.actions) {
+      if (action.kind !== "migrate") continue;
+      const vm = this.vmIndex.get(action.vm);
+      const to = this.hostIndex.get(action.to);
+      if (vm !== undefined && to !== undefined) this.model.startMigration(vm, to);
+    }
+    this.model.enginePending += this.model.scenario.engine.roundCpu;
+  }
+
+  /** The snapshot a round sees: per-VM CPU averaged since the last round. */
+  facts(): Facts {
+    const m = this.model;
+    const s = m.scenario;
+    const span = Math.max(1e-9, m.time - this.lastMeasure);
+    const nowMs = m.time * 1000;
+    const hosts: HostFact[] = s.hosts.map((h) => ({ name: h.name, state: "up", cpus: h.cpus, mem: h.mem, labels: {}, vms: [] }));
+    s.vms.forEach((v, i) => {
+      const cpu = m.measured[i]! / span;
+      m.measured[i] = 0;
+      const vm = { name: v.name, cpu, mem: v.mem, labels: {}, pinned: v.pinned ?? false, cpu_avg: this.smoother.sample(v.name, cpu, nowMs) };
+      (hosts[m.hostOf[i]!]!.vms as (typeof vm)[]).push(vm);
+    });
+    this.lastMeasure = m.time;
+    const cooldown = s.engine.cooldown;
+    return {
+      hosts,
+      migrating: m.active.map((a) => ({ vm: s.vms[a.vm]!.name, from: s.hosts[a.from]!.name, to: s.hosts[a.to]!.name })),
+      recent: s.vms.flatMap((v, i) => {
+        const ago = m.time - m.lastMoved[i]!;
+        return ago < cooldown ? [{ vm: v.name, seconds_ago: ago }] : [];
+      }),
+    };
+  }
+}
