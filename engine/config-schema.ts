@@ -5,6 +5,8 @@
  * flags go through the same parsers as the file).
  */
 
+import { suggest } from "../grammar/suggest.js";
+
 /** One problem in a config, e.g. `{ path: "hosts[1].url", message: "must be an http(s) URL" }`. */
 export interface ConfigError {
   /** Dotted path of the offending key; "" for the document itself. */
@@ -124,37 +126,13 @@ export function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** Edit distance, for "did you mean" on an unknown key. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest known key within a small edit distance, or null. */
-export function suggest(key: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const k of known) {
-    const d = distance(key.toLowerCase(), k);
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best;
+/** The closest known key: config keys are short, so two edits still count as a typo. */
+export function suggestKey(key: string, known: readonly string[]): string | null {
+  return suggest(key, known, Math.max(2, Math.floor(key.length / 3)));
 }
 
 /** `unknown key "intervall" (did you mean "interval"?)`. */
 export function unknownKey(key: string, known: readonly string[]): string {
-  const near = suggest(key, known);
+  const near = suggestKey(key, known);
   return near ? `unknown key "${key}" (did you mean "${near}"?)` : `unknown key "${key}" (known keys: ${known.join(", ")})`;
 }

@@ -4,6 +4,7 @@
  * here, so the planner never meets a negative CPU, a duplicate name or an
  * in-flight migration naming an unknown host.
  */
+import { suggest } from "../grammar/suggest.js";
 import { HOST_STATES } from "../grammar/types.js";
 import { locateJsonError } from "./json-errors.js";
 import type { FactError, Facts, HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "./types.js";
@@ -105,7 +106,7 @@ class Validator {
   private unknownKeys(obj: Obj, path: string, known: readonly string[]): void {
     for (const key in obj) {
       if (known.includes(key)) continue;
-      const near = known.find((k) => editDistance(k, key) <= 2);
+      const near = suggest(key, known, 2) ?? undefined;
       const p = path === "" ? key : member(path, key);
       this.fail(p, `unknown field${near === undefined ? "" : ` (did you mean ${near}?)`}; expected ${known.join(", ")}`);
     }
@@ -358,20 +359,4 @@ class Validator {
     });
     return this.errors.length > before ? null : out;
   }
-}
-
-/** Levenshtein distance, for "did you mean" on short field names only. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }

@@ -30,11 +30,11 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate nearest to `name`, or null when none is plausibly a typo of
  * it: at most one edit for short names, a third of the length for longer
- * ones; a case-only difference always counts. Ties go to the earlier
+ * ones (or `maxDistance`); a case-only difference always counts. Ties go to the earlier
  * candidate, so callers order candidates by preference.
  */
-export function suggest(name: string, candidates: Iterable<string>): string | null {
-  const limit = Math.max(1, Math.floor(name.length / 3));
+export function suggest(name: string, candidates: Iterable<string>, maxDistance?: number): string | null {
+  const limit = maxDistance ?? Math.max(1, Math.floor(name.length / 3));
   let best: string | null = null;
   let bestDistance = Infinity;
   const lower = name.toLowerCase();
