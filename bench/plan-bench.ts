@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { validateFacts } from "../engine/facts.js";
 import { planRound } from "../engine/planner.js";
+import { mulberry32 } from "../engine/rng.js";
 import { loadPolicySet } from "../engine/policy-set.js";
 import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../engine/types.js";
 import { median, medianMs, round, type Benchmark } from "./bench-api.js";
@@ -18,25 +19,13 @@ import { cslbBaseline } from "./cslb-baseline.js";
 const HOSTS = 10_000;
 const VMS_PER_HOST = 20;
 
-/** Deterministic PRNG (mulberry32), so every run plans the same cluster. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A production-like cluster: most hosts near 50 % load, about 5 % running
  * hot (70–95 %) and 5 % nearly idle (5–30 %), a few in maintenance or down,
  * some pinned VMs and recent migrations.
  */
 export function generateFacts(hosts = HOSTS, vmsPerHost = VMS_PER_HOST, seed = 20090601): Facts {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const out = [];
   const recent = [];
   let n = 0;

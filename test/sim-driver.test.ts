@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { DriverError } from "../engine/drivers/driver.js";
 import { ManualClock } from "../engine/drivers/sim-clock.js";
 import { loadSimConfig, parseVmsFlag } from "../engine/drivers/sim-config.js";
-import { SimWorkload, fairShare, seededRandom } from "../engine/drivers/sim-workload.js";
+import { SimWorkload, fairShare } from "../engine/drivers/sim-workload.js";
+import { mulberry32 as seededRandom } from "../engine/rng.js";
 import { SimDriver } from "../engine/drivers/sim.js";
 
 const cpuOf = async (d: SimDriver) => Object.fromEntries((await d.facts()).vms.map((v) => [v.name, v.cpu]));

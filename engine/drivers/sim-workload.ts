@@ -6,19 +6,8 @@
  * making it cluster-wide as in the thesis testbed; separate agent processes
  * each have their own.
  */
+import { mulberry32 } from "../rng.js";
 import type { Clock } from "./sim-clock.js";
-
-/** mulberry32: a tiny seeded PRNG; deterministic across platforms. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadOptions {
   readonly clock: Clock;
@@ -56,7 +45,7 @@ export class SimWorkload {
     this.clock = options.clock;
     const period = options.period ?? 60;
     this.periodMs = period > 0 && Number.isFinite(period) ? period * 1000 : Infinity;
-    this.random = seededRandom(options.seed ?? 1);
+    this.random = mulberry32(options.seed ?? 1);
     this.busyDemand = options.busyDemand ?? 100;
     this.idleDemand = options.idleDemand ?? 3;
     this.nextSwitch = this.clock.now() + this.periodMs;

@@ -6,7 +6,7 @@
  * It knows nothing of policies: `runner.ts` drives it and asks the planner.
  */
 import { advanceMigrations, migrationVolume, type MigrationState } from "./migration.js";
-import { mulberry32, randomInt, type Rng } from "./rng.js";
+import { mulberry32, randomInt, type Rng } from "../rng.js";
 import type { Scenario } from "./scenario.js";
 import { coreUse, fairShares } from "./share.js";
 import { creditWork, initialBusy, pickSuccessor, traceAt, type BenchState } from "./workload.js";

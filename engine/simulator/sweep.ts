@@ -5,7 +5,7 @@
  * seeds, so their rows compare like with like.
  */
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
-import { mixSeed } from "./rng.js";
+import { mixSeed } from "../rng.js";
 import { simulateOnce, type RunResult } from "./runner.js";
 import { withIterations, type Scenario } from "./scenario.js";
 

@@ -4,7 +4,7 @@
  * another VM, chosen at random among the idle ones, takes over. Trace VMs
  * (scenario CSV) never take part; their demand comes from the trace.
  */
-import { randomInt, type Rng } from "./rng.js";
+import { randomInt, type Rng } from "../rng.js";
 import type { TraceSeries } from "./scenario.js";
 
 /** The benchmark state of one VM. */

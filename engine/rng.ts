@@ -1,5 +1,6 @@
 /**
- * A small seeded PRNG (mulberry32): every random choice of the simulator
+ * A small seeded PRNG (mulberry32): every random choice of the simulator,
+ * the sim driver and the benchmarks
  * comes from one of these, so the same seed gives the same numbers on every
  * machine. `Math.random` is never used.
  */
