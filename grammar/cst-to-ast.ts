@@ -1,12 +1,13 @@
 /**
- * Turns chevrotain's CST into the AST of ast.ts. This is the only file that
- * reads token positions: chevrotain's `endOffset`/`endColumn` are inclusive,
- * AST spans end one past the last character. It also checks what the lexer
- * lets through on purpose (unterminated strings, unknown escapes, `5min`), and
- * what the grammar accepts more loosely than SPEC 2.2 (`foo(x for host)`,
- * a fractional priority), so those errors get precise messages.
+ * Turns chevrotain's CST into the AST of ast.ts: declarations, rules,
+ * bindings, actions and the primaries of expressions. Token positions and
+ * values (spans, strings, durations) come from token-values.ts; operator
+ * precedence over the parser's flat operand/operator lists from
+ * precedence.ts. It also checks what the grammar accepts more loosely than
+ * SPEC 2.2 (`foo(x for host)`, a fractional priority), so those errors get
+ * precise messages.
  */
-import type { CstNode, ILexingError, IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
 import {
   AGGREGATE_FUNCTIONS,
   type Action,
@@ -28,7 +29,9 @@ import {
 } from "./ast.js";
 import type { Diagnostic } from "./diagnostics.js";
 import * as E from "./syntax-errors.js";
-import { BadNumber, binaryPrecedence, HostWord, KW, Minus, PREC, String3, StringTok } from "./tokens.js";
+import { decodeString, durationSeconds, endOf, scriptTerminated, shifted, startOf, tokenSpan } from "./token-values.js";
+import { Climber, type ClimbTarget } from "./precedence.js";
+import { BadNumber, HostWord, KW, PREC, String3 } from "./tokens.js";
 
 type Child = CstNode | IToken;
 
@@ -57,105 +60,10 @@ function req(node: CstNode, key: string): IToken {
   return found;
 }
 
-// ---------------------------------------------------------------- positions
-
-/** The position of a token's first character. */
-export function startOf(t: IToken): Position {
-  return { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 };
-}
-
-/** The position just past a token's last character (chevrotain's end is inclusive). */
-export function endOf(t: IToken): Position {
-  return { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? 1, column: (t.endColumn ?? 0) + 1 };
-}
-
-/** The span of one token. */
-export function tokenSpan(t: IToken, file: string): Span {
-  return { file, start: startOf(t), end: endOf(t) };
-}
-
-/** An empty span just past a token: where a missing token should have been. */
-export function spanAfter(t: IToken, file: string): Span {
-  const end = endOf(t);
-  return { file, start: end, end };
-}
-
-/** True for tokens with a real position (not EOF, not inserted by recovery). */
-export function hasPosition(t: IToken | undefined): t is IToken {
-  return t !== undefined && t.tokenType.name !== "EOF" && !Number.isNaN(t.startOffset);
-}
-
-/** The span of a lexer error (characters no token matches). */
-export function lexErrorDiagnostic(e: ILexingError, text: string, file: string): Diagnostic {
-  const start: Position = { offset: e.offset, line: e.line ?? 1, column: e.column ?? 1 };
-  const end: Position = { offset: e.offset + e.length, line: start.line, column: start.column + e.length };
-  return E.unexpectedCharacter(text.slice(e.offset, e.offset + e.length), { file, start, end });
-}
-
-function shifted(t: IToken, chars: number): Position {
-  return { offset: t.startOffset + chars, line: t.startLine ?? 1, column: (t.startColumn ?? 1) + chars };
-}
-
-// ---------------------------------------------------------------- token values
-
-/** Decodes a `"…"` token; `error` is set when it is unterminated or has an unknown escape. */
-export function decodeString(t: IToken, file: string): { value: string; error: Diagnostic | null } {
-  const image = t.image;
-  let value = "";
-  for (let i = 1; i < image.length; i++) {
-    const c = image[i]!;
-    if (c === '"') return { value, error: null };
-    if (c !== "\\") {
-      value += c;
-      continue;
-    }
-    const next = image[i + 1] ?? "";
-    if (next === '"' || next === "\\") value += next;
-    else if (next === "n") value += "\n";
-    else {
-      const span = { file, start: shifted(t, i), end: shifted(t, i + 2) };
-      return { value, error: E.unknownEscape(`\\${next}`, span) };
-    }
-    i++;
-  }
-  return { value, error: E.unterminatedString(tokenSpan(t, file)) };
-}
-
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
-
-function durationSeconds(image: string): number {
-  return Number(image.slice(0, -1)) * DURATION_UNITS[image[image.length - 1]!]!;
-}
-
-function scriptTerminated(image: string): boolean {
-  return image.length >= 6 && image.endsWith('"""');
-}
-
-/** Errors in tokens the lexer accepted on purpose, so each gets a precise message. */
-export function checkTokens(tokens: readonly IToken[], file: string): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const t of tokens) {
-    if (t.tokenType === StringTok) {
-      const { error } = decodeString(t, file);
-      if (error !== null) out.push(error);
-    } else if (t.tokenType === BadNumber) {
-      out.push(E.badNumber(t.image, tokenSpan(t, file)));
-    } else if (t.tokenType === String3 && !scriptTerminated(t.image)) {
-      out.push(E.unterminatedScript(tokenSpan(t, file)));
-    }
-  }
-  return out;
-}
-
-/** The comment tokens as AST comments, in file order. */
-export function toComments(tokens: readonly IToken[], file: string): Comment[] {
-  return tokens.map((t) => ({ kind: "Comment", text: t.image, span: tokenSpan(t, file) }));
-}
-
 // ---------------------------------------------------------------- the converter
 
 /**
- * Converts the CST of a whole file. Conversion errors (P109, P110) go to
+ * Converts the CST of a whole file. Conversion errors (P109–P112) go to
  * `diagnostics`; the AST is only meaningful when there are none.
  */
 export function cstToAst(cst: CstNode, comments: readonly Comment[], file: string, diagnostics: Diagnostic[]): PolicyFile {
@@ -178,7 +86,7 @@ const COMPOSITE_PRIMARIES = new Set(["call", "paren", "list", "count", "quantifi
 /** CST keys of the primaries that are one token, in no particular order. */
 const TOKEN_PRIMARIES = ["Number", "Duration", "String", KW.true.name, KW.false.name, KW.none.name, "Identifier"];
 
-class Converter {
+class Converter implements ClimbTarget {
   constructor(
     private readonly fileName: string,
     private readonly diagnostics: Diagnostic[],
@@ -273,7 +181,8 @@ class Converter {
 
   private rule(node: CstNode, kw: Position): Decl {
     const priorityTok = tok(node, "Number");
-    if (priorityTok !== undefined && !Number.isInteger(Number(priorityTok.image)) && priorityTok.tokenType !== BadNumber) {
+    const priority = priorityTok === undefined ? 0 : Number(priorityTok.image);
+    if (priorityTok !== undefined && Number.isFinite(priority) && !Number.isInteger(priority) && priorityTok.tokenType !== BadNumber) {
       this.diagnostics.push(E.priorityNotInteger(priorityTok.image, this.tspan(priorityTok)));
     }
     const forEachNode = subs(node, "forEach")[0];
@@ -472,54 +381,5 @@ class Converter {
       binding: this.binding(bindingNode),
       span,
     };
-  }
-}
-
-/**
- * Precedence climbing over one flat `expr`: operands (each with its prefix
- * `not`/`-` tokens) and the binary operators between them. Operator `i`
- * sits between operand `i` and operand `i + 1`.
- */
-class Climber {
-  private readonly prefixes: IToken[][];
-  private i = 0;
-  private k = 0;
-
-  constructor(
-    private readonly operands: readonly CstNode[],
-    private readonly ops: readonly IToken[],
-    private readonly conv: Converter,
-  ) {
-    this.prefixes = operands.map((o) => toks(o, "Prefix"));
-  }
-
-  /** Everything from here whose operators bind at least as tightly as `min`. */
-  level(min: number): Expr {
-    let left = this.prefixed(min);
-    let compared = false;
-    while (this.i < this.ops.length) {
-      const op = this.ops[this.i]!;
-      const prec = binaryPrecedence(op.tokenType);
-      if (prec < min) break;
-      if (prec === PREC.compare && compared) this.conv.report(E.chainedComparison(op.image, this.conv.tokenSpanOf(op)));
-      this.i++;
-      this.k = 0;
-      const right = this.level(prec + 1);
-      left = this.conv.binaryNode(op, left, right);
-      compared = prec === PREC.compare;
-    }
-    return left;
-  }
-
-  /** The current operand with its remaining prefixes applied. */
-  private prefixed(min: number): Expr {
-    const prefixes = this.prefixes[this.i]!;
-    if (this.k < prefixes.length) {
-      const t = prefixes[this.k++]!;
-      if (t.tokenType === Minus) return this.conv.unaryNode("-", t, this.prefixed(PREC.unary));
-      if (min > PREC.not) this.conv.report(E.misplacedNot(this.conv.tokenSpanOf(t)));
-      return this.conv.unaryNode("not", t, this.level(PREC.not));
-    }
-    return this.conv.core(this.operands[this.i]!);
   }
 }

@@ -37,10 +37,16 @@ export function unknownField(field: string, of: "host" | "vm", span: Span, field
   return error("T202", `unknown field \`${field}\` of ${of}${near}`, span, hint);
 }
 
-/** T203: a binding over a group the policy does not declare (`exists lite host`). */
+/**
+ * T203: a binding over a group the policy does not declare (`exists lite host`).
+ * A policy has few groups, so when none is a near miss the hint lists them.
+ */
 export function unknownGroup(name: string, policy: string, span: Span, groups: readonly string[]): Diagnostic {
-  const hint = groups.length === 0 ? `policy ${policy} declares no groups` : undefined;
-  return error("T203", `unknown group \`${name}\` in policy ${policy}${didYouMean(name, groups)}`, span, hint);
+  const near = didYouMean(name, groups);
+  let hint: string | undefined;
+  if (groups.length === 0) hint = `policy ${policy} declares no groups`;
+  else if (near === "") hint = `the groups of policy ${policy} are ${groups.join(", ")}`;
+  return error("T203", `unknown group \`${name}\` in policy ${policy}${near}`, span, hint);
 }
 
 /** T204: a call to a function that is neither stdlib, script nor `can_move`. */

@@ -6,9 +6,11 @@
 import type { ILexingError, IRecognitionException, IToken } from "chevrotain";
 import type { PolicyFile, Span } from "./ast.js";
 import { compareDiagnostics, makeDiagnostic, type Diagnostic } from "./diagnostics.js";
-import { checkTokens, cstToAst, hasPosition, lexErrorDiagnostic, spanAfter, toComments, tokenSpan } from "./cst-to-ast.js";
+import { cstToAst } from "./cst-to-ast.js";
 import { policyParser } from "./parser.js";
-import { decodeParserMessage, internalParserError, reservedWordAsName } from "./syntax-errors.js";
+import { deepestToken, MAX_EXPRESSION_DEPTH, tooDeepExpression } from "./depth.js";
+import { decodeParserMessage, internalParserError, nestedTooDeeply, reservedWordAsName } from "./syntax-errors.js";
+import { checkTokens, hasPosition, lexErrorDiagnostic, spanAfter, toComments, tokenSpan } from "./token-values.js";
 import { policyLexer } from "./tokens.js";
 
 /** What parsing one file gives: the AST (null when there is any syntax error) and the diagnostics. */
@@ -50,8 +52,10 @@ function tokensAfterLexErrors(errors: readonly ILexingError[], tokens: readonly 
 
 /** Parses one `.policy` file. `file` is used in every span (usually the path as given). */
 export function parsePolicy(text: string, file: string): ParseResult {
+  let tokens: readonly IToken[] = [];
   try {
     const lexed = policyLexer.tokenize(text);
+    tokens = lexed.tokens;
     const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexErrorDiagnostic(e, text, file));
     diagnostics.push(...checkTokens(lexed.tokens, file));
 
@@ -77,6 +81,8 @@ export function parsePolicy(text: string, file: string): ParseResult {
     let ast: PolicyFile | null = null;
     if (diagnostics.length === 0) {
       ast = cstToAst(cst, comments, file, diagnostics);
+      const deep = diagnostics.length === 0 ? tooDeepExpression(ast) : null;
+      if (deep !== null) diagnostics.push(nestedTooDeeply(MAX_EXPRESSION_DEPTH, deep));
       if (diagnostics.length > 0) ast = null;
     } else {
       // A recovered CST may lack parts; converting it anyway finds the errors
@@ -90,6 +96,9 @@ export function parsePolicy(text: string, file: string): ParseResult {
     diagnostics.sort(compareDiagnostics);
     return { ast, diagnostics };
   } catch (e) {
+    // The parser recurses once per level of nesting: running out of stack is the input's depth, not a bug.
+    const deepest = e instanceof RangeError ? deepestToken(tokens) : undefined;
+    if (deepest !== undefined) return { ast: null, diagnostics: [nestedTooDeeply(MAX_EXPRESSION_DEPTH, tokenSpan(deepest, file))] };
     const at = { offset: 0, line: 1, column: 1 };
     const detail = e instanceof Error ? e.message : String(e);
     return { ast: null, diagnostics: [internalParserError(detail, { file, start: at, end: at })] };

@@ -55,8 +55,11 @@ export function printExpr(e: Expr): string {
       return `[${e.items.map(printExpr).join(", ")}]`;
     case "Member":
       return `${printExpr(e.object)}.${e.property.name}`;
-    case "Unary":
-      return e.op === "not" ? `not ${printExpr(e.operand)}` : `-${printExpr(e.operand)}`;
+    case "Unary": {
+      const operand = printExpr(e.operand);
+      if (e.op === "not") return `not ${operand}`;
+      return operand.startsWith("-") ? `- ${operand}` : `-${operand}`;
+    }
     case "Binary":
       return `${printExpr(e.left)} ${e.op} ${printExpr(e.right)}`;
     case "Call":

@@ -31,9 +31,8 @@ export interface DiagnosticJson {
 
 const INDENT = "    ";
 
-/** Splits text into lines once per file, keeping `\r` out of the printed line. */
-function lineOf(text: string, line: number): string | undefined {
-  const lines = text.split("\n");
+/** Line `line` of a file split into lines, keeping `\r` out of the printed line. */
+function lineOf(lines: readonly string[], line: number): string | undefined {
   const l = lines[line - 1];
   return l === undefined ? undefined : l.replace(/\r$/, "");
 }
@@ -71,12 +70,20 @@ export function renderDiagnostics(
   if (diagnostics.length === 0) return "";
   const c = createColors(options.color === true);
   const out: string[] = [];
+  const split = new Map<string, string[]>();
+  const linesOf = (file: string): string[] | undefined => {
+    const text = sources.get(file);
+    if (text === undefined) return undefined;
+    let lines = split.get(file);
+    if (lines === undefined) split.set(file, (lines = text.split("\n")));
+    return lines;
+  };
   for (const d of diagnostics) {
     const paint = d.severity === "error" ? (s: string) => c.bold(c.red(s)) : (s: string) => c.bold(c.yellow(s));
     const at = `${d.span.file}:${d.span.start.line}:${d.span.start.column}`;
     out.push(`${c.bold(at)}: ${paint(d.severity)}: ${d.message}`);
-    const text = sources.get(d.span.file);
-    const source = text === undefined ? undefined : lineOf(text, d.span.start.line);
+    const lines = linesOf(d.span.file);
+    const source = lines === undefined ? undefined : lineOf(lines, d.span.start.line);
     if (source !== undefined) {
       out.push(INDENT + source);
       out.push(INDENT + paint(caretLine(source, d)));

@@ -90,6 +90,16 @@ export function misplacedNot(span: Span): Diagnostic {
   return err("P112", "`not` cannot stand here: it applies to a whole comparison; put it in parentheses, as in `a == (not b)`", span);
 }
 
+/** P113: a number or duration literal too large for a double (`1e400` would be Infinity). */
+export function numberTooLarge(text: string, span: Span): Diagnostic {
+  return err("P113", `\`${text}\` is too large for a number: the largest is about 1.8e308`, span);
+}
+
+/** P114: an expression nested deeper than the checker and compiler can walk (grammar/depth.ts). */
+export function nestedTooDeeply(limit: number, span: Span): Diagnostic {
+  return err("P114", `expression nested too deeply: more than ${limit} levels of operators, parentheses or calls; split it with \`let\``, span);
+}
+
 /** P199: a bug in the parser itself, reported rather than thrown. */
 export function internalParserError(detail: string, span: Span): Diagnostic {
   return err("P199", `internal parser error: ${detail}`, span);

@@ -58,7 +58,7 @@ export const CommentTok = createToken({ name: "Comment", pattern: /#[^\n\r]*/, g
 
 /**
  * `"""…"""`. An unterminated block swallows the rest of the file (checked in
- * cst-to-ast), rather than letting the lexer trip over script code.
+ * token-values.ts), rather than letting the lexer trip over script code.
  */
 export const String3 = createToken({
   name: "String3",
@@ -69,7 +69,7 @@ export const String3 = createToken({
 });
 /**
  * `"…"`. Any escape and a missing closing quote are accepted here and
- * reported with their exact position by cst-to-ast, which decodes strings.
+ * reported with their exact position by token-values.ts, which decodes strings.
  */
 export const StringTok = createToken({
   name: "String",
@@ -93,7 +93,7 @@ export const PlainNumber = createToken({
   categories: [NumberTok],
   label: "a number",
 });
-/** Digits running into letters (`5min`, `2x`): reported as an error by cst-to-ast. */
+/** Digits running into letters (`5min`, `2x`): reported as an error by token-values.ts. */
 export const BadNumber = createToken({
   name: "BadNumber",
   pattern: /\d[A-Za-z0-9_.]*/,

@@ -283,6 +283,16 @@ describe("checker: declarations", () => {
     ]);
   });
 
+  it("lists the declared groups when an unknown group is no near miss of one", () => {
+    // `lite` is three edits from `light`: too far for a suggestion (that would
+    // also offer `mem` for `cpu`), so the hint names the groups instead.
+    const result = check(`${HEAD}rule r for each lite host then evacuate host\nrule s for each host where exists light host then evacuate host`);
+    expect(rows(result.diagnostics)).toEqual([["T203", 6, 17, "unknown group `lite` in policy p"]]);
+    expect(result.diagnostics[0]!.hint).toBe("the groups of policy p are heavy, light");
+    const near = check(`${HEAD}rule r for each hevy host then evacuate host`);
+    expect(near.diagnostics[0]!.hint).toBeUndefined();
+  });
+
   it("reports `otherwise` that is not the last group", () => {
     const result = check("policy p\ngroup rest otherwise\ngroup hot when host.load > 90\nrule r for each hot host then evacuate host");
     expect(rows(result.diagnostics)).toEqual([

@@ -53,6 +53,10 @@ describe("syntax errors: one golden case per code", () => {
     ["P112 misplaced not", "policy p\nlet a = b == not c\n", [
       "P112 2:14-2:17 `not` cannot stand here: it applies to a whole comparison; put it in parentheses, as in `a == (not b)`",
     ]],
+    ["P113 number too large", "policy p\nparam a = 1e400\n", ["P113 2:11-2:16 `1e400` is too large for a number: the largest is about 1.8e308"]],
+    ["P114 nested too deeply", `policy p\nlet a = ${"(".repeat(300)}1${")".repeat(300)}\n`, [
+      "P114 2:265-2:354 expression nested too deeply: more than 256 levels of operators, parentheses or calls; split it with `let`",
+    ]],
   ];
   it.each(cases)("%s", (_name, src, expected) => {
     expect(errors(src)).toEqual(expected);

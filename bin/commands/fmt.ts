@@ -4,7 +4,7 @@
  * files that would change (for CI). Exit 0 when all is well, 1 when a file
  * has syntax errors or (with `--check`) differs, 2 when a path cannot be read.
  */
-import { rename, writeFile } from "node:fs/promises";
+import { chmod, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Diagnostic } from "../../grammar/diagnostics.js";
 import { formatPolicy } from "../../grammar/format.js";
@@ -38,12 +38,22 @@ function formatDiagnostic(d: Diagnostic): string {
 
 /**
  * Replaces a file by writing a sibling and renaming it over the original, so
- * an engine watching the file never reads half of it.
+ * an engine watching the file never reads half of it. A symlink is followed
+ * (the file it names is replaced, the link stays), the permission bits are
+ * kept, and the sibling is removed when anything fails.
  */
 async function replaceFile(file: string, text: string): Promise<void> {
-  const temp = `${file}.fmt-${process.pid}.tmp`;
-  await writeFile(temp, text, "utf8");
-  await rename(temp, file);
+  const target = await realpath(file);
+  const mode = (await stat(target)).mode & 0o7777;
+  const temp = `${target}.fmt-${process.pid}.tmp`;
+  try {
+    await writeFile(temp, text, "utf8");
+    await chmod(temp, mode);
+    await rename(temp, target);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
 }
 
 /** Formats (or checks) every policy file under `paths`; returns the exit code. */
