@@ -25,17 +25,21 @@ const bench: Benchmark = {
     const loaded = await loadPolicySet(sources);
     if (loaded.set === null) throw new Error(`cslb-script does not load: ${loaded.diagnostics.map((d) => d.message).join("; ")}`);
     const set = loaded.set;
-    const facts = generateFacts();
-    const plan = planRound(set, facts, BENCH_SETTINGS);
-    const baseline = cslbBaseline(facts, BENCH_SETTINGS);
-    if (plan.errors.length > 0) throw new Error(`plan_10k_script: ${plan.errors[0]!.message}`);
-    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(plan.actions)), JSON.parse(JSON.stringify(baseline.actions)))) {
-      throw new Error("plan_10k_script: the scripted CSLB and the hand-written CSLB disagree");
+    try {
+      const facts = generateFacts();
+      const plan = planRound(set, facts, BENCH_SETTINGS);
+      const baseline = cslbBaseline(facts, BENCH_SETTINGS);
+      if (plan.errors.length > 0) throw new Error(`plan_10k_script: ${plan.errors[0]!.message}`);
+      if (!isDeepStrictEqual(JSON.parse(JSON.stringify(plan.actions)), JSON.parse(JSON.stringify(baseline.actions)))) {
+        throw new Error("plan_10k_script: the scripted CSLB and the hand-written CSLB disagree");
+      }
+      const times: number[] = [];
+      for (let i = 0; i < 7; i++) times.push(await medianMs(() => planRound(set, facts, BENCH_SETTINGS), 1, i === 0 ? 1 : 0));
+      return { actions: plan.actions.length, median_ms: round(median(times), 1) };
+    } finally {
+      // The QuickJS sandbox is freed even when the plans disagree.
+      set.dispose();
     }
-    const times: number[] = [];
-    for (let i = 0; i < 7; i++) times.push(await medianMs(() => planRound(set, facts, BENCH_SETTINGS), 1, i === 0 ? 1 : 0));
-    set.dispose();
-    return { actions: plan.actions.length, median_ms: round(median(times), 1) };
   },
 };
 

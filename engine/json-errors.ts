@@ -123,8 +123,12 @@ function string(text: string, i: number): number {
   throw new Stop(start, "unterminated string");
 }
 
+/** JSON's number syntax, matched in place (sticky), so a number of any length is scanned whole. */
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
 function number(text: string, i: number): number {
-  const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+  NUMBER.lastIndex = i;
+  const m = NUMBER.exec(text);
   if (m === null) throw new Stop(i, "malformed number");
   return i + m[0].length;
 }

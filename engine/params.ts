@@ -82,12 +82,16 @@ const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600 };
 /** Parses a param value written on the command line as the declared type. */
 export function parseParamValue(text: string, type: ParamType): ParamValue | { error: string } {
   switch (type) {
-    case "number":
-      return NUMBER.test(text) ? Number(text) : { error: `\`${text}\` is not a number` };
+    case "number": {
+      if (!NUMBER.test(text)) return { error: `\`${text}\` is not a number` };
+      const n = Number(text);
+      return Number.isFinite(n) ? n : { error: `\`${text}\` is too large for a number: the largest is about 1.8e308` };
+    }
     case "duration": {
       const m = DURATION.exec(text);
       if (m === null) return { error: `\`${text}\` is not a duration (like 30s, 5m, 2h, or seconds)` };
-      return Number(m[1]) * (UNIT[m[3] ?? "s"] ?? 1);
+      const seconds = Number(m[1]) * (UNIT[m[3] ?? "s"] ?? 1);
+      return Number.isFinite(seconds) ? seconds : { error: `\`${text}\` is too large for a duration: the largest is about 1.8e308 seconds` };
     }
     case "bool":
       if (text === "true") return true;

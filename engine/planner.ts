@@ -249,7 +249,7 @@ function runBody(rule: CompiledRule, env: EvalEnv, round: RoundState, explain: b
               ...(to !== null ? { to: to.name } : {}),
               rule: rule.name,
               reason: (vm === null ? "vm is none" : "destination is none") + fullNote(round, maxPerRound),
-              ...(origin.explain ? { explain: origin.explain() } : {}),
+              ...explained(origin),
             });
           } else {
             const from = vm.host;
@@ -261,7 +261,7 @@ function runBody(rule: CompiledRule, env: EvalEnv, round: RoundState, explain: b
         case "recover": {
           const host = asHost(action.host(env), round);
           if (host === null) {
-            round.skip({ kind: action.kind, rule: rule.name, reason: "host is none", ...(origin.explain ? { explain: origin.explain() } : {}) });
+            round.skip({ kind: action.kind, rule: rule.name, reason: "host is none", ...explained(origin) });
           } else {
             // The VMs as they were: each one that moved touched its destination.
             const before = host.vms;
@@ -277,7 +277,7 @@ function runBody(rule: CompiledRule, env: EvalEnv, round: RoundState, explain: b
         case "alert": {
           const message = action.message(env);
           if (message === null) {
-            round.skip({ kind: "alert", rule: rule.name, reason: "message is none", ...(origin.explain ? { explain: origin.explain() } : {}) });
+            round.skip({ kind: "alert", rule: rule.name, reason: "message is none", ...explained(origin) });
           } else round.alert(describeValue(message), origin);
           break;
         }
@@ -286,6 +286,11 @@ function runBody(rule: CompiledRule, env: EvalEnv, round: RoundState, explain: b
   } catch (err) {
     round.error({ rule: rule.name, message: messageOf(err) });
   }
+}
+
+/** The `explain` field of a skip the planner lists itself: present only when explaining. */
+function explained(origin: ActionOrigin): { explain?: Explanation } {
+  return origin.explain ? { explain: origin.explain() } : {};
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Reads the policy files a command names: files as given, folders as their
  * `*.policy` files (not recursive, sorted by name, so a set always loads in
- * the same order). `check`, `plan` and the engine's load and hot reload all
- * read through here, so they agree on what a folder means.
+ * the same order); a file named twice is read once. `check`, `plan`, `fmt`,
+ * `simulate` and the engine's load and hot reload all read through here, so
+ * they agree on what a folder means.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export interface PolicySourceText {
   readonly file: string;
@@ -28,7 +29,7 @@ export interface PolicySources {
 }
 
 /** "no such file or directory" rather than a stack-flavoured `ENOENT: …, stat 'x'`. */
-function describe(err: unknown): string {
+export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case "ENOENT":
@@ -49,6 +50,7 @@ function describe(err: unknown): string {
 export async function readPolicySources(paths: readonly string[]): Promise<PolicySources> {
   const sources: PolicySourceText[] = [];
   const unreadable: UnreadablePath[] = [];
+  const seen = new Set<string>();
   for (const path of paths) {
     let files: string[];
     try {
@@ -61,14 +63,19 @@ export async function readPolicySources(paths: readonly string[]): Promise<Polic
             .map((name) => join(path, name))
         : [path];
     } catch (err) {
-      unreadable.push({ path, message: describe(err) });
+      unreadable.push({ path, message: describeFsError(err) });
       continue;
     }
     for (const file of files) {
+      // A file named twice (`--policy policies --policy policies/cslb.policy`) is read once,
+      // not reported as a policy that duplicates itself.
+      const key = resolve(file);
+      if (seen.has(key)) continue;
+      seen.add(key);
       try {
         sources.push({ file, text: await readFile(file, "utf8") });
       } catch (err) {
-        unreadable.push({ path: file, message: describe(err) });
+        unreadable.push({ path: file, message: describeFsError(err) });
       }
     }
   }

@@ -82,10 +82,14 @@ function explainLines(e: Explanation, dim: (s: string) => string): string[] {
   return lines;
 }
 
-/** Numbers rounded to 3 decimals for reading; the JSON form keeps them exact. */
+/**
+ * Numbers rounded to 3 decimals for reading; the JSON form keeps them exact.
+ * Past 1e15 there are no decimals to round (and `v * 1000` could overflow to
+ * Infinity), so big numbers print as they are.
+ */
 function formatValue(v: JsonValue): string {
   if (v === null) return "none";
-  if (typeof v === "number") return String(Math.round(v * 1000) / 1000);
+  if (typeof v === "number") return String(Math.abs(v) < 1e15 ? Math.round(v * 1000) / 1000 : v);
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return String(v);
   return `[${v.map(formatValue).join(", ")}]`;

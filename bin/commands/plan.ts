@@ -2,14 +2,14 @@
  * `vmpolicy plan --facts FILE [--policy PATH]… [--param P=V]… [--json] [--explain]`:
  * one round over a facts snapshot (SPEC 3, 4), through the same
  * `loadPolicySet` + `planRound` as the engine. Exit 0 with a plan, 1 on bad
- * facts or a policy set with errors, 2 when a file cannot be read.
+ * facts or a policy set with errors, 2 on a usage error or when a file cannot be read.
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
 import { useColor } from "./check.js";
 import { formatFactErrors, parseFactsJson } from "../../engine/facts.js";
-import { readPolicySources } from "../../engine/policy-files.js";
+import { describeFsError, readPolicySources } from "../../engine/policy-files.js";
 import { loadPolicySet } from "../../engine/policy-set.js";
 import { planRound } from "../../engine/planner.js";
 import { renderPlan } from "../../engine/render-plan.js";
@@ -38,25 +38,29 @@ export function registerPlan(program: Command): void {
     .option("--param <P=V>", "set a param: POLICY.NAME=VALUE or NAME=VALUE; repeatable", collect)
     .option("--json", "print the plan as JSON (SPEC section 3)")
     .option("--explain", "add, per action and skip, the binding and the let values that led to it")
-    .option("--cooldown <seconds>", "seconds before a migrated VM may move again (default 60)", nonNegative)
-    .option("--max-per-host <n>", "migrations and restarts a host takes part in at once (default 2)", nonNegative)
-    .option("--max-per-round <n>", "migrations and restarts per round (default 16)", nonNegative)
+    .option("--cooldown <seconds>", "seconds before a migrated VM may move again (default 60)", nonNegative("--cooldown", false))
+    .option("--max-per-host <n>", "migrations and restarts a host takes part in at once (default 2)", nonNegative("--max-per-host", true))
+    .option("--max-per-round <n>", "migrations and restarts per round (default 16)", nonNegative("--max-per-round", true))
     .addHelpText(
       "after",
-      "\nExit status: 0 a plan was printed, 1 bad facts or a policy set with errors, 2 a file cannot be read.\nColour only on a terminal and never with NO_COLOR.",
+      "\nExit status: 0 a plan was printed, 1 bad facts or a policy set with errors, 2 a usage error or a file that cannot be read.\nColour only on a terminal and never with NO_COLOR.",
     )
     .action(async (options: PlanOptions) => {
       process.exitCode = await runPlan(options);
     });
 }
 
-function nonNegative(text: string): number {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(n)) {
-    process.stderr.write(`vmpolicy plan: expected a number ≥ 0, got "${text}"\n`);
-    process.exit(2);
-  }
-  return n;
+/** The parser of a numeric flag: a number ≥ 0 (a whole one for a count), else a usage error (exit 2) naming the flag. */
+function nonNegative(flag: string, whole: boolean): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    const shape = whole ? /^\d+$/ : /^\d+(\.\d+)?$/;
+    if (!shape.test(text.trim()) || !Number.isFinite(n)) {
+      process.stderr.write(`vmpolicy plan: ${flag}: expected ${whole ? "a whole number" : "a number"} ≥ 0, got "${text}"\n`);
+      process.exit(2);
+    }
+    return n;
+  };
 }
 
 async function runPlan(options: PlanOptions): Promise<number> {
@@ -64,7 +68,7 @@ async function runPlan(options: PlanOptions): Promise<number> {
   try {
     factsText = await readFile(options.facts, "utf8");
   } catch (err) {
-    process.stderr.write(`vmpolicy plan: cannot read ${options.facts}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    process.stderr.write(`vmpolicy plan: cannot read ${options.facts}: ${describeFsError(err)}\n`);
     return 2;
   }
   const facts = parseFactsJson(factsText, options.facts);
