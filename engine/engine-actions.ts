@@ -116,11 +116,30 @@ export class ActionRunner {
     return { id: f.id, phase, at: new Date().toISOString(), kind: f.kind, vm: f.vm, from: f.from, to: f.to, rule: f.rule, ...rest };
   }
 
+  /**
+   * Appends a journal line; false (logged) when it cannot be written, e.g. a
+   * full disk. Never rejects, so background tracking cannot end in an
+   * unhandled rejection.
+   */
+  private async write(entry: JournalEntry, what: string): Promise<boolean> {
+    try {
+      await this.d.journal.append(entry);
+      return true;
+    } catch (e) {
+      this.d.log.error({ id: entry.id, vm: entry.vm }, `${what}: cannot write the journal: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
   private async run(f: Flight): Promise<void> {
     const from = this.d.hosts.get(f.from)!.cfg;
     const to = this.d.hosts.get(f.to)!.cfg;
     const start = this.entry(f, { phase: "start" });
-    await this.d.journal.append(start);
+    if (!(await this.write(start, `not executing ${f.kind} of ${f.vm}`))) {
+      // Not journaled, so not issued: an action the journal does not know of could be lost track of.
+      this.flights.delete(f.id);
+      return;
+    }
     this.d.events.emit("action", start);
     this.d.log.info({ vm: f.vm, from: f.from, to: f.to, rule: f.rule, id: f.id }, `${f.kind} ${f.vm} ${f.from} → ${f.to} started (${f.rule})`);
     try {
@@ -133,7 +152,8 @@ export class ActionRunner {
       return this.settleLoop(f, err.message);
     }
     if (f.agentId === null) return this.finish(f, "completed");
-    await this.d.journal.append(this.entry(f, { phase: "start", agent_id: f.agentId }));
+    // Issued either way; without this line the next engine start settles it from the facts instead of its id.
+    await this.write(this.entry(f, { phase: "start", agent_id: f.agentId }), `${f.kind} ${f.vm}`);
     return this.poll(f);
   }
 
@@ -144,7 +164,7 @@ export class ActionRunner {
    */
   async resume(e: JournalEntry): Promise<void> {
     if ((e.kind !== "migrate" && e.kind !== "restart") || !e.vm || !e.from || !e.to) {
-      await this.d.journal.append({ ...e, phase: "end", at: new Date().toISOString(), outcome: "lost", error: "journal entry lacks vm/from/to", agent_id: undefined });
+      await this.write({ ...e, phase: "end", at: new Date().toISOString(), outcome: "lost", error: "journal entry lacks vm/from/to", agent_id: undefined }, `journal entry ${e.id}`);
       return;
     }
     const f: Flight = { kind: e.kind, vm: e.vm, from: e.from, to: e.to, rule: e.rule, id: e.id, agentId: e.agent_id ?? null, startedAt: Date.parse(e.at) || Date.now() };
@@ -232,7 +252,8 @@ export class ActionRunner {
   private async finish(f: Flight, outcome: Outcome, error?: string, note?: string): Promise<void> {
     this.flights.delete(f.id);
     const end = this.entry(f, { phase: "end", outcome, ...(error !== undefined ? { error } : {}), ...(note !== undefined ? { message: note } : {}) });
-    await this.d.journal.append(end);
+    // If this fails the start line stays open, and the next start reconciles it with the agents.
+    await this.write(end, `${f.kind} ${f.vm} ${outcome}`);
     if (outcome === "completed") this.lastMoved.set(f.vm, Date.now());
     if (f.kind === "restart" && outcome !== "failed") {
       // Completed or lost: either way it may be running elsewhere now, so never restart it from there again.

@@ -92,6 +92,7 @@ export interface EngineControl {
   lastPlan(options?: { explain?: boolean }): Plan | null;
   /** Newest first. */
   decisions(limit: number): Promise<readonly JournalEntry[]>;
+  /** Checks and swaps in the policy set; EngineRequestError(409) before the engine has started or once it is stopping. */
   reload(): Promise<ReloadResult>;
   pause(): void;
   resume(): void;

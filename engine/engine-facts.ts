@@ -155,18 +155,27 @@ export class HostTracker {
   /**
    * The raw snapshot of this round (validated by the caller). A down host
    * keeps its last known VMs so `recover` can restart them. A VM seen on
-   * two hosts while it is in flight counts on its destination.
+   * two hosts while it is in flight counts on its destination; one seen in
+   * a silent host's old facts and in a fresh answer counts where it was
+   * freshly reported.
    */
   snapshot(inFlight: readonly InFlight[], recent: readonly RecentFact[]): unknown {
     const hosts = this.all().filter((r) => r.last !== null);
     const seenOn = new Map<string, string[]>();
     for (const r of hosts) for (const vm of r.last!.vms) if (!r.restartedAway.has(vm.name)) seenOn.set(vm.name, [...(seenOn.get(vm.name) ?? []), r.cfg.name]);
     const flightByVm = new Map(inFlight.map((f) => [f.vm, f]));
+    // Facts a host did not renew this round (silent or rejected) may predate a move that has completed.
+    const stale = (host: string): boolean => {
+      const r = this.records.get(host)!;
+      return r.silent || r.rejected !== null;
+    };
     const keepOn = (vm: string, host: string): boolean => {
       const on = seenOn.get(vm) ?? [];
       if (on.length < 2) return true;
       const f = flightByVm.get(vm);
-      return f ? (on.includes(f.to) ? host === f.to : true) : true;
+      if (f && on.includes(f.to)) return host === f.to;
+      // A fresh report elsewhere wins over stale facts: the VM runs there now (never restart a second copy).
+      return !(stale(host) && on.some((h) => !stale(h)));
     };
     const hostFacts = hosts.map((r) => {
       const last = r.last!;

@@ -5,6 +5,7 @@
  * watcher that triggers a reload, debounced so an editor's save (often
  * several events) becomes one reload.
  */
+import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "pino";
 import type { Diagnostic } from "../grammar/diagnostics.js";
@@ -68,9 +69,15 @@ export function formatDiagnostic(d: Diagnostic): string {
  */
 export async function watchPolicies(paths: readonly string[], debounceMs: number, onChange: () => void, log: Logger): Promise<() => Promise<void>> {
   let timer: NodeJS.Timeout | null = null;
-  const watcher: FSWatcher = watch([...paths], { ignoreInitial: true, persistent: false });
+  // Only what `readPolicySources` loads: each named path, and the `*.policy` files directly in
+  // a named folder (not sub-folders such as policies/examples/, not scratch or other files).
+  const roots = new Set(paths.map((p) => resolve(p)));
+  const loaded = (path: string): boolean => {
+    const abs = resolve(path);
+    return roots.has(abs) || (abs.endsWith(".policy") && roots.has(dirname(abs)));
+  };
+  const watcher: FSWatcher = watch([...paths], { ignoreInitial: true, persistent: false, depth: 0, ignored: (path) => !loaded(path) });
   watcher.on("all", (event, path) => {
-    if (/\.(sw[px]|tmp)$|~$/.test(path)) return; // editor scratch files
     log.debug({ event, path }, "policy path changed");
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {

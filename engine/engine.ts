@@ -95,6 +95,7 @@ export class Engine implements EngineControl {
   private timer: NodeJS.Timeout | null = null;
   private closeWatcher: (() => Promise<void>) | null = null;
   private stopped = false;
+  private starting: Promise<void> | null = null;
   private stopSignal!: Promise<void>;
   private signalStop!: () => void;
 
@@ -124,7 +125,12 @@ export class Engine implements EngineControl {
    * reconciles unfinished actions with the agents, then starts the timer
    * and the policy watcher.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
     if (!loaded.ok) {
       for (const d of loaded.diagnostics) this.log.error(formatDiagnostic(d));
@@ -140,6 +146,7 @@ export class Engine implements EngineControl {
       opened = await Journal.open(this.config.journal);
     } catch (e) {
       this.set.dispose();
+      this.set = null;
       throw new EngineStartError(`cannot open the journal ${this.config.journal}: ${(e as Error).message}`);
     }
     this.journal = opened.journal;
@@ -150,7 +157,15 @@ export class Engine implements EngineControl {
 
     let hosts = this.config.hosts;
     if (hosts.length === 0) {
-      this.cluster = await startEmbeddedCluster({ log: this.log, ...(this.config.token ? { token: this.config.token } : {}) });
+      try {
+        this.cluster = await startEmbeddedCluster({ log: this.log, ...(this.config.token ? { token: this.config.token } : {}) });
+      } catch (e) {
+        await this.journal.close();
+        this.journal = null;
+        this.set.dispose();
+        this.set = null;
+        throw new EngineStartError(`cannot start the embedded demo cluster: ${(e as Error).message}`);
+      }
       hosts = this.cluster.hosts;
       this.log.info({ hosts }, `no hosts configured: started the embedded demo cluster (${hosts.map((h) => `${h.name} ${h.url}`).join(", ")})`);
     }
@@ -183,9 +198,12 @@ export class Engine implements EngineControl {
       this.log.warn(`journal: ${opened.state.unfinished.length} unfinished action(s); reconciling with the agents before the first round`);
       for (const e of opened.state.unfinished) await this.runner.resume(e);
     }
+    // stop() during start-up (Ctrl-C while reconciling) waits for this point: start nothing more.
+    if (this.stopped) return;
 
     if (this.options.watch !== false) {
-      this.closeWatcher = await watchPolicies(this.config.policies, this.options.watchDebounceMs ?? 200, () => void this.reload(), this.log);
+      const onChange = () => void this.reload().catch((e: Error) => this.log.warn(`policy change not reloaded: ${e.message}`));
+      this.closeWatcher = await watchPolicies(this.config.policies, this.options.watchDebounceMs ?? 200, onChange, this.log);
     }
     if (this.options.timer !== false) {
       this.scheduleTimer();
@@ -210,6 +228,8 @@ export class Engine implements EngineControl {
     if (this.stopped) return;
     this.stopped = true;
     this.signalStop();
+    // Let a start in progress reach a point where it checks `stopped`, so what it built is closed below.
+    await this.starting?.catch(() => undefined);
     if (this.timer) clearInterval(this.timer);
     await this.closeWatcher?.();
     this.runner?.stop();
@@ -232,6 +252,7 @@ export class Engine implements EngineControl {
   }
 
   private async round(): Promise<RoundSummary> {
+    if (this.stopped) throw new EngineRequestError(409, "the engine is stopping");
     if (!this.tracker || !this.runner || !this.set) throw new EngineRequestError(409, "the engine is not started");
     this.roundRunning = true;
     try {
@@ -301,8 +322,13 @@ export class Engine implements EngineControl {
       this.log.warn({ rule: a.rule }, `alert (${a.rule}): ${a.message}`);
       if (execute && this.journal) {
         const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", message: a.message, rule: a.rule };
-        await this.journal.append(entry);
-        this.events.emit("action", entry);
+        try {
+          await this.journal.append(entry);
+          this.events.emit("action", entry);
+        } catch (e) {
+          // The round goes on: its migrations and restarts meet the same journal and are not issued unjournaled.
+          this.log.error({ rule: a.rule }, `alert (${a.rule}): cannot write the journal: ${(e as Error).message}`);
+        }
       }
     }
     this.previousAlerts = now;
@@ -317,7 +343,9 @@ export class Engine implements EngineControl {
   }
 
   private async reloadOnce(): Promise<ReloadResult> {
-    if (this.stopped) return { ok: false, diagnostics: [] };
+    // Before start() has loaded the first set there is nothing to replace (start loads the files itself).
+    if (this.stopped) throw new EngineRequestError(409, "the engine is stopping; nothing to reload");
+    if (!this.set) throw new EngineRequestError(409, "the engine is not started yet; it loads the policies as it starts");
     const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
     let result: ReloadResult;
     if (!loaded.ok) {

@@ -9,7 +9,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import type { EngineControl } from "./engine-api.js";
-import { registerAuth } from "./http-auth.js";
+import { READ_METHODS, registerAuth } from "./http-auth.js";
 import { registerBrowserGuard } from "./http-browser-guard.js";
 import { registerErrorHandling, schemaMessage } from "./http-errors.js";
 import { registerEngineRoutes } from "./http-routes.js";
@@ -96,7 +96,7 @@ export function buildHttpApp(engine: EngineControl, options: Omit<HttpApiOptions
   registerErrorHandling(app);
   registerEngineRoutes(app, engine, options.metrics);
   app.addHook("onResponse", async (req, reply) => {
-    if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return;
+    if (READ_METHODS.has(req.method)) return;
     const route = req.routeOptions.url ?? req.url.split("?")[0];
     const fields = { method: req.method, url: req.url, status: reply.statusCode, from: req.ip };
     const log = options.logger ?? req.log;

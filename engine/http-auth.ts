@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { errorBody } from "./http-errors.js";
 
-const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods that only read; everything else changes something. */
+export const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * Compares in constant time. Both sides are hashed first so neither the

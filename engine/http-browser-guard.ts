@@ -14,9 +14,8 @@
  */
 import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
+import { READ_METHODS } from "./http-auth.js";
 import { errorBody } from "./http-errors.js";
-
-const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** The host part of a `Host` header (`[::1]:7070` → `::1`, `a:80` → `a`). */
 function hostOf(header: string): string {

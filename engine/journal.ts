@@ -82,6 +82,8 @@ export class Journal {
     const handle = await open(path, "a+");
     try {
       const buf = await handle.readFile();
+      // A new file: sync its folder too, or a power loss could drop the file with every line in it.
+      if (buf.length === 0) await syncFolder(dirname(path));
       const text = buf.toString("utf8");
       const rawLines = text.split("\n");
       const endsClean = text.endsWith("\n") || text === "";
@@ -154,6 +156,22 @@ export class Journal {
   async close(): Promise<void> {
     await this.chain;
     await this.handle.close();
+  }
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, "r");
+  } catch {
+    return; // a platform that cannot open folders (Windows) cannot sync them either
+  }
+  try {
+    await handle.sync();
+  } catch {
+    /* some filesystems refuse fsync on a folder; the file's own fsync still holds */
+  } finally {
+    await handle.close();
   }
 }
 

@@ -135,15 +135,16 @@ async function runEngine(flags: RunFlags): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => {
     log.info("SIGHUP: reloading the policies");
-    void engine.reload(); // the engine logs the outcome (loaded, or the diagnostics and that the old set stays)
+    // The engine logs the outcome (loaded, or the diagnostics and that the old set stays).
+    engine.reload().catch((e: Error) => log.warn(`SIGHUP: not reloaded: ${e.message}`));
   });
 
   try {
     await engine.start();
   } catch (e) {
     await api.close();
-    if (e instanceof EngineStartError) fail(1, [e.message]);
-    throw e;
+    // Anything else that stops the start (a demo agent that cannot listen, …) is a message too, not a stack trace.
+    fail(1, [e instanceof EngineStartError ? e.message : `the engine could not start: ${(e as Error).message}`]);
   }
 }
 
