@@ -2,26 +2,18 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { afterEach, describe, expect, it } from "vitest";
-import { startAgent, type RunningAgent } from "../engine/agent/server.js";
-import { DriverError, type Driver } from "../engine/drivers/driver.js";
-import { ManualClock } from "../engine/drivers/sim-clock.js";
+import { describe, expect, it } from "vitest";
+import { startAgent } from "../engine/agent/server.js";
 import { SimDriver } from "../engine/drivers/sim.js";
 import { XlDriver, type XlHostOptions } from "../engine/drivers/xl.js";
 import { parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "../engine/drivers/xl-parse.js";
 import { showCommand, stderrSummary } from "../engine/drivers/command-runner.js";
 import { FIXTURES, FakeTools } from "./fixtures/xl/fake-tools.js";
+import { driverKit, refusal, settled } from "./fixtures/xl/driver-kit.js";
 
 const fixture = (p: string) => readFileSync(join(FIXTURES, p), "utf8");
 
-const fakes: FakeTools[] = [];
-const agents: RunningAgent[] = [];
-const drivers: Driver[] = [];
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.close()));
-  await Promise.all(drivers.splice(0).map((d) => d.close()));
-  for (const f of fakes.splice(0)) f.cleanup();
-});
+const { fakes, drivers, agents, peer } = driverKit();
 
 /** Fakes answering `xl info`, `xl list -l` and `xentop` with the recorded xen1 outputs. */
 function xen1(): FakeTools {
@@ -34,33 +26,6 @@ function driver(f: FakeTools, extra: Partial<XlHostOptions> = {}): XlDriver {
   const d = new XlDriver({ name: "xen1", xlBinary: f.path("xl"), xentopBinary: f.path("xentop"), ...extra });
   drivers.push(d);
   return d;
-}
-
-/** A sim agent standing in for the destination host's agent (the hypervisor does the copy; the agent is only asked who it is). */
-async function peer(name: string): Promise<RunningAgent> {
-  const a = await startAgent({ driver: new SimDriver({ name, cpus: 8, mem: 32768, clock: new ManualClock() }), listen: "127.0.0.1:0" });
-  agents.push(a);
-  return a;
-}
-
-async function settled(get: () => { state: string; error?: string } | undefined): Promise<{ state: string; error?: string }> {
-  for (let i = 0; i < 400; i++) {
-    const s = get();
-    if (!s) throw new Error("unknown operation id");
-    if (s.state !== "running") return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error("still running after 4 s");
-}
-
-async function refusal(p: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DriverError);
-    return { status: (e as DriverError).status, message: (e as DriverError).message };
-  }
-  throw new Error("expected a DriverError");
 }
 
 describe("xl output parsers (recorded output)", () => {

@@ -20,7 +20,7 @@ import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
 import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
 import { runSweep, type Contestant } from "../../engine/simulator/sweep.js";
 
-interface SimulateOptions {
+export interface SimulateOptions {
   scenario?: string;
   policy?: string[];
   param?: string[];
@@ -71,7 +71,8 @@ function positiveInt(text: string): number | null {
   return /^\s*\d+\s*$/.test(text) && Number(text) >= 1 ? Number(text) : null;
 }
 
-async function runSimulate(options: SimulateOptions): Promise<number> {
+/** The command without commander: returns the exit status (exported for tests). */
+export async function runSimulate(options: SimulateOptions): Promise<number> {
   if (options.iterations !== undefined && options.sweep !== undefined) return usage("give --iterations or --sweep, not both");
   let iterations = DEFAULT_SWEEP;
   if (options.iterations !== undefined) {
@@ -85,8 +86,9 @@ async function runSimulate(options: SimulateOptions): Promise<number> {
   }
   const repeats = positiveInt(options.repeat);
   if (repeats === null) return usage(`--repeat: expected an integer ≥ 1, got "${options.repeat}"`);
-  if (!/^\s*\d+\s*$/.test(options.seed)) return usage(`--seed: expected an integer ≥ 0, got "${options.seed}"`);
-  const seed = Number(options.seed) >>> 0;
+  // Seeds are 32-bit: a larger one would silently wrap onto another seed's numbers.
+  if (!/^\s*\d+\s*$/.test(options.seed) || Number(options.seed) > 0xffffffff) return usage(`--seed: expected an integer from 0 to 4294967295, got "${options.seed}"`);
+  const seed = Number(options.seed);
 
   let scenario: Scenario = thesisScenario();
   if (options.scenario !== undefined) {

@@ -56,13 +56,8 @@ export const incomingBody = {
   },
 } as const;
 
-/** `POST /incoming/abort`. */
-export const abortBody = {
-  type: "object",
-  required: ["vm", "from"],
-  additionalProperties: false,
-  properties: { vm: NAME, from: NAME },
-} as const;
+/** `POST /incoming/abort`: the same `{ vm, from }` as a restart. */
+export const abortBody = restartBody;
 
 /** `:id` of `GET /migrations/:id` and `GET /restarts/:id`. */
 export const idParams = {

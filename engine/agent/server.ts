@@ -70,7 +70,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     url,
     name,
     driver,
-    close: () => (closing ??= driver.close().then(() => app.close())),
+    // The server closes even when the driver's close fails (which is still reported).
+    close: () => (closing ??= driver.close().finally(() => app.close())),
   };
 }
 

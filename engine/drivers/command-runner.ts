@@ -149,13 +149,16 @@ export const runCommand: CommandRunner = (argv, options) =>
     child.on("close", done);
   });
 
+/** How a command that did not exit 0 ended, with the end of its stderr: `xl migrate … exited with code 1: ssh: …`. */
+export function failureMessage(argv: readonly string[], r: CommandResult): string {
+  const how = r.code === null ? `was killed by ${r.signal ?? "a signal"}` : `exited with code ${r.code}`;
+  const tail = stderrSummary(r.stderr);
+  return `${showCommand(argv)} ${how}${tail ? `: ${tail}` : " (no message on stderr)"}`;
+}
+
 /** Runs `argv` and resolves with its stdout; a non-zero exit rejects with a `CommandError` quoting stderr. */
 export async function runChecked(run: CommandRunner, argv: readonly string[], options: RunOptions): Promise<string> {
   const r = await run(argv, options);
-  if (r.code !== 0) {
-    const how = r.code === null ? `was killed by ${r.signal ?? "a signal"}` : `exited with code ${r.code}`;
-    const tail = stderrSummary(r.stderr);
-    throw new CommandError("failed", argv, `${showCommand(argv)} ${how}${tail ? `: ${tail}` : " (no message on stderr)"}`, r);
-  }
+  if (r.code !== 0) throw new CommandError("failed", argv, failureMessage(argv, r), r);
   return r.stdout;
 }

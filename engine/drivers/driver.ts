@@ -1,7 +1,7 @@
 /**
  * The hypervisor driver interface behind a host agent (SPEC 6). The agent's
- * HTTP layer validates requests and calls these methods; each driver (`sim`
- * today; `qemu`, `xl`, `virsh` later) maps them to its hypervisor. Kept small
+ * HTTP layer validates requests and calls these methods; each driver (`sim`,
+ * `qemu`, `xl`, `virsh`) maps them to its hypervisor. Kept small
  * on purpose: facts, start/poll a live migration, restart a lost VM from
  * shared storage, and accept an incoming VM from a peer agent (with an
  * optional preparation step for hypervisors that need one).
@@ -26,6 +26,19 @@ export interface AgentFacts {
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly vms: readonly AgentVmFact[];
+}
+
+/** One guest of a host's initial configuration (the sim and qemu drivers, `--vms`, a sim host file). */
+export interface GuestSpec {
+  readonly name: string;
+  /** MiB. */
+  readonly mem: number;
+  /** Default 1. */
+  readonly vcpus?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly pinned?: boolean;
+  /** Busy at start: sim, every vCPU wants `busyDemand` (default true); qemu, a spinning guest, one vCPU at 100% (default false). */
+  readonly busy?: boolean;
 }
 
 /** The destination of a live migration, as `POST /migrations` names it. */

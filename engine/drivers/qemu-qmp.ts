@@ -27,18 +27,21 @@ export class QmpClient {
   static async connect(path: string, timeoutMs = 5000): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      let client: QmpClient | undefined;
       try {
         const socket = await new Promise<Socket>((res, rej) => {
           const s = connect(path);
           s.once("connect", () => res(s));
           s.once("error", rej);
         });
-        const client = new QmpClient(socket, path);
+        client = new QmpClient(socket, path);
         client.listen();
         await client.greeted;
         await client.execute("qmp_capabilities");
         return client;
       } catch (e) {
+        // A connection that failed after connecting is not left open behind the retry.
+        client?.close();
         if (Date.now() > deadline) throw new Error(`QMP ${path}: cannot connect: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 50));
       }

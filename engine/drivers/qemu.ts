@@ -13,21 +13,19 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { cpus as osCpus, totalmem } from "node:os";
 import { AgentClient } from "../agent-client.js";
+import { compareNames } from "../cluster.js";
 import type { HostStateName } from "../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type OperationEntry, OperationLog } from "./operations.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
 import type { QmpClient } from "./qemu-qmp.js";
 import { SimStorage } from "./sim-storage.js";
 
-export interface QemuGuestSpec {
-  readonly name: string;
-  readonly mem: number;
-  readonly vcpus?: number;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly pinned?: boolean;
-  /** Runs a spinning guest (one vCPU at 100%) instead of an idle one (default false). */
-  readonly busy?: boolean;
-}
+/** A migration URI as `prepareIncoming` makes it: `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 one. */
+const MIGRATION_URI = /^tcp:(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
+
+/** A guest started with the agent: `busy` runs a spinning guest (one vCPU at 100%) instead of an idle one (default false). */
+export type QemuGuestSpec = GuestSpec;
 
 export interface QemuHostOptions {
   readonly name: string;
@@ -50,12 +48,6 @@ export interface QemuHostOptions {
   readonly migrationAddress?: string;
 }
 
-interface Operation {
-  readonly kind: "migration" | "restart";
-  readonly vm: string;
-  status: OperationStatus;
-}
-
 export class QemuDriver implements Driver {
   readonly kind = "qemu";
   readonly name: string;
@@ -68,7 +60,7 @@ export class QemuDriver implements Driver {
   /** Prepared for an incoming migration, not yet handed over. */
   private readonly incoming = new Map<string, QemuVm>();
   private readonly migrating = new Set<string>();
-  private readonly ops = new Map<string, Operation>();
+  private readonly ops = new OperationLog<OperationEntry>();
   private context: AgentContext = { url: "", log: () => {} };
   private closed = false;
 
@@ -103,7 +95,7 @@ export class QemuDriver implements Driver {
   }
 
   async facts(): Promise<AgentFacts> {
-    const list = [...this.vms.values()].sort((a, b) => (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
+    const list = [...this.vms.values()].sort((a, b) => compareNames(a.def.name, b.def.name));
     return {
       name: this.name,
       state: this.state,
@@ -161,9 +153,10 @@ export class QemuDriver implements Driver {
     if (!vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
     if (this.migrating.has(vmName)) throw new DriverError(409, `VM ${vmName} is already migrating`);
     if (to.name === this.name) throw new DriverError(400, `cannot migrate ${vmName} to its own host ${this.name}`);
+    if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
     const id = randomUUID();
-    const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
-    this.remember(id, op);
+    const op: OperationEntry = { kind: "migration", vm: vmName, status: { state: "running" } };
+    this.ops.add(id, op);
     this.migrating.add(vmName);
     this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} started (${vm.def.mem} MiB)`, { vm: vmName, to: to.name });
     void this.migrate(vm, to).then(
@@ -185,6 +178,11 @@ export class QemuDriver implements Driver {
     if (f.name !== to.name) throw new Error(`the agent at ${to.url} is host ${f.name}, not ${to.name}`);
     const ready = await peer.prepareIncoming(vm.def, this.name);
     if (typeof ready.uri !== "string") throw new Error(`agent ${to.name} prepared no migration URI`);
+    // Only what prepareIncoming answers: QEMU would run an `exec:` URI as a shell command.
+    if (!MIGRATION_URI.test(ready.uri)) {
+      await peer.abortIncoming(vm.def.name, this.name).catch(() => {});
+      throw new Error(`agent ${to.name} prepared the migration URI ${JSON.stringify(ready.uri)}, not tcp:HOST:PORT`);
+    }
     try {
       await vm.qmp.execute("migrate", { uri: ready.uri });
       for (;;) {
@@ -205,13 +203,11 @@ export class QemuDriver implements Driver {
   }
 
   migrationStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "migration" ? op.status : undefined;
+    return this.ops.status("migration", id);
   }
 
   restartStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "restart" ? op.status : undefined;
+    return this.ops.status("restart", id);
   }
 
   async prepareIncoming(def: VmDefinition, from: string): Promise<Record<string, unknown>> {
@@ -270,22 +266,9 @@ export class QemuDriver implements Driver {
     }
     const id = randomUUID();
     const status: OperationStatus = { state: "completed" };
-    this.remember(id, { kind: "restart", vm: vmName, status });
+    this.ops.add(id, { kind: "restart", vm: vmName, status });
     this.context.log("info", `restart ${id}: ${vmName} (lost with ${from}) started on ${this.name}`, { vm: vmName, from });
     return { id, status };
-  }
-
-  /** Keeps the last 1000 operations, as the sim driver does. */
-  private remember(id: string, op: Operation): void {
-    this.ops.set(id, op);
-    if (this.ops.size > 1000) {
-      for (const [old, o] of this.ops) {
-        if (o.status.state !== "running") {
-          this.ops.delete(old);
-          break;
-        }
-      }
-    }
   }
 
   /** Stops every guest this agent started (guests do not outlive their agent in this build). */

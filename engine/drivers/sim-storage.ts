@@ -51,8 +51,8 @@ export class SimStorage {
   }
 }
 
-/** Why `o` is not a usable VM definition, or null. Shared with the `/incoming` route's handler. */
-export function checkDefinition(o: unknown): string | null {
+/** Why `o` is not a usable VM definition, or null (`/incoming` bodies are checked by their schema instead). */
+function checkDefinition(o: unknown): string | null {
   if (typeof o !== "object" || o === null || Array.isArray(o)) return "must be an object";
   const d = o as Record<string, unknown>;
   if (typeof d.name !== "string" || !VM_NAME_PATTERN.test(d.name)) return "name must be a VM name";

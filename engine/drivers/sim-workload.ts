@@ -6,7 +6,8 @@
  * making it cluster-wide as in the thesis testbed; separate agent processes
  * each have their own.
  */
-import { mulberry32 } from "../rng.js";
+import { mulberry32, randomInt } from "../rng.js";
+import { fairShares } from "../simulator/share.js";
 import type { Clock } from "./sim-clock.js";
 
 export interface WorkloadOptions {
@@ -100,8 +101,8 @@ export class SimWorkload {
     const busy = names.filter((n) => this.entries.get(n)!.busy);
     const idle = names.filter((n) => !this.entries.get(n)!.busy);
     if (busy.length === 0 || idle.length === 0) return;
-    const off = busy[Math.floor(this.random() * busy.length)]!;
-    const on = idle[Math.floor(this.random() * idle.length)]!;
+    const off = busy[randomInt(this.random, busy.length)]!;
+    const on = idle[randomInt(this.random, idle.length)]!;
     this.entries.get(off)!.busy = false;
     this.entries.get(on)!.busy = true;
     this.switched++;
@@ -116,16 +117,6 @@ export class SimWorkload {
  */
 export function fairShare(capacity: number, demands: readonly number[]): number[] {
   const total = demands.reduce((a, b) => a + b, 0);
-  if (total <= capacity) return [...demands];
-  const order = demands.map((d, i) => ({ d, i })).sort((a, b) => a.d - b.d);
-  const out = new Array<number>(demands.length).fill(0);
-  let left = capacity;
-  let count = demands.length;
-  for (const { d, i } of order) {
-    const give = Math.min(d, left / count);
-    out[i] = give;
-    left -= give;
-    count--;
-  }
-  return out;
+  // Exact demands when they fit (no rounding through the share loop); else the simulator's max-min share.
+  return total <= capacity ? [...demands] : fairShares(demands, capacity);
 }

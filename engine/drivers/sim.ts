@@ -9,24 +9,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { AgentClient } from "../agent-client.js";
+import { compareNames } from "../cluster.js";
 import type { HostStateName } from "../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type OperationEntry, OperationLog } from "./operations.js";
 import { type Clock, systemClock } from "./sim-clock.js";
-import { SimStorage } from "./sim-storage.js";
+import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
 import { SimWorkload, fairShare } from "./sim-workload.js";
 
-/** One VM of a sim host's initial configuration. */
-export interface SimVmSpec {
-  readonly name: string;
-  /** MiB. */
-  readonly mem: number;
-  /** Default 1; a busy VM wants `busyDemand × vcpus`. */
-  readonly vcpus?: number;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly pinned?: boolean;
-  /** Busy at start (default true). */
-  readonly busy?: boolean;
-}
+/** One VM of a sim host's initial configuration; a busy VM wants `busyDemand × vcpus`. */
+export type SimVmSpec = GuestSpec;
 
 export interface SimHostOptions {
   readonly name: string;
@@ -63,16 +55,11 @@ interface SimVm {
   migration?: string;
 }
 
-interface Operation {
-  readonly kind: "migration" | "restart";
-  readonly vm: string;
-  status: OperationStatus;
+interface Operation extends OperationEntry {
   cancel?: () => void;
   /** Set once the definition is on its way to the destination: from then on only its answer decides. */
   handover?: Promise<void>;
 }
-
-const MAX_OPERATIONS = 1000;
 
 export class SimDriver implements Driver {
   readonly kind = "sim";
@@ -87,11 +74,13 @@ export class SimDriver implements Driver {
   private readonly rate: number;
   private readonly transferTimeoutMs: number;
   private readonly vms = new Map<string, SimVm>();
-  private readonly ops = new Map<string, Operation>();
+  private readonly ops = new OperationLog<Operation>();
   private context: AgentContext = { url: "", log: () => {} };
   private closed = false;
 
   constructor(options: SimHostOptions) {
+    // Peers name it in POST /migrations and /restarts, whose schemas take only such names.
+    if (!VM_NAME_PATTERN.test(options.name)) throw new Error(`bad host name ${JSON.stringify(options.name)}: letters, digits, "_", "-", "." only`);
     this.name = options.name;
     this.cpus = options.cpus;
     this.mem = options.mem;
@@ -118,7 +107,7 @@ export class SimDriver implements Driver {
   }
 
   async facts(): Promise<AgentFacts> {
-    const list = [...this.vms.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const list = [...this.vms.values()].sort((a, b) => compareNames(a.name, b.name));
     const got = fairShare(
       this.cpus * 100,
       list.map((v) => this.workload.demand(v.name, v.vcpus)),
@@ -158,7 +147,7 @@ export class SimDriver implements Driver {
     if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
     const id = randomUUID();
     const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
-    this.remember(id, op);
+    this.ops.add(id, op);
     vm.migration = id;
     const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: this.transferTimeoutMs });
     this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} started (${vm.mem} MiB)`, { vm: vmName, to: to.name });
@@ -204,13 +193,11 @@ export class SimDriver implements Driver {
   }
 
   migrationStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "migration" ? op.status : undefined;
+    return this.ops.status("migration", id);
   }
 
   restartStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "restart" ? op.status : undefined;
+    return this.ops.status("restart", id);
   }
 
   async restart(vmName: string, from: string): Promise<{ id: string; status: OperationStatus }> {
@@ -223,7 +210,7 @@ export class SimDriver implements Driver {
     this.place(def, def.extra?.busy === true);
     const id = randomUUID();
     const status: OperationStatus = { state: "completed" };
-    this.remember(id, { kind: "restart", vm: vmName, status });
+    this.ops.add(id, { kind: "restart", vm: vmName, status });
     this.context.log("info", `restart ${id}: ${vmName} (lost with ${from}) started on ${this.name}`, { vm: vmName, from });
     return { id, status };
   }
@@ -244,8 +231,7 @@ export class SimDriver implements Driver {
   async close(): Promise<void> {
     this.closed = true;
     const sent: Promise<void>[] = [];
-    for (const [id, op] of this.ops) {
-      if (op.status.state !== "running") continue;
+    for (const [id, op] of this.ops.running()) {
       if (op.handover) sent.push(op.handover);
       else this.fail(id, `agent ${this.name} shut down`);
     }
@@ -268,17 +254,5 @@ export class SimDriver implements Driver {
 
   private definition(vm: SimVm): VmDefinition {
     return { name: vm.name, mem: vm.mem, vcpus: vm.vcpus, labels: vm.labels, pinned: vm.pinned, host: this.name, extra: { busy: this.workload.isBusy(vm.name) } };
-  }
-
-  private remember(id: string, op: Operation): void {
-    this.ops.set(id, op);
-    if (this.ops.size > MAX_OPERATIONS) {
-      for (const [old, o] of this.ops) {
-        if (o.status.state !== "running") {
-          this.ops.delete(old);
-          break;
-        }
-      }
-    }
   }
 }

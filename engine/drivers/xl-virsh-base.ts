@@ -12,9 +12,11 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient } from "../agent-client.js";
+import { compareNames } from "../cluster.js";
 import type { HostStateName } from "../types.js";
-import { CommandError, type CommandRunner, runChecked, runCommand, showCommand, stderrSummary } from "./command-runner.js";
+import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
 import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type OperationEntry, OperationLog } from "./operations.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
 
 /** Options every command-line driver takes. */
@@ -60,14 +62,9 @@ export interface HostReading {
   readonly vms: readonly { readonly name: string; readonly cpu: number; readonly mem: number; readonly vcpus: number }[];
 }
 
-interface Operation {
-  readonly kind: "migration" | "restart";
-  readonly vm: string;
-  status: OperationStatus;
+interface Operation extends OperationEntry {
   done: Promise<void>;
 }
-
-const MAX_OPERATIONS = 1000;
 
 /**
  * Like `Promise.all`, but waits for every command to end before failing with
@@ -87,7 +84,7 @@ export abstract class ToolstackDriver implements Driver {
   protected readonly run: CommandRunner;
   protected readonly commandTimeoutMs: number;
   protected readonly storage?: SimStorage;
-  private readonly ops = new Map<string, Operation>();
+  private readonly ops = new OperationLog<Operation>();
   private readonly migrating = new Map<string, string>();
   /** When each VM last finished migrating away (ms), so a facts reading from before cannot record it back here. */
   private readonly movedAt = new Map<string, number>();
@@ -152,7 +149,7 @@ export abstract class ToolstackDriver implements Driver {
       throw this.unavailable(e);
     }
     const vms: AgentVmFact[] = [...h.vms]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .sort((a, b) => compareNames(a.name, b.name))
       .map((v) => ({ name: v.name, cpu: v.cpu, mem: v.mem, labels: this.labelsOf(v.name), pinned: this.options.pinned?.includes(v.name) ?? false }));
     this.lastVms = vms.map((v) => v.name);
     for (const v of h.vms) {
@@ -181,8 +178,19 @@ export abstract class ToolstackDriver implements Driver {
     }
   }
 
-  /** The address the migrate command is given for `to`: the configured one, else the host of its agent URL. */
+  /**
+   * The address the migrate command is given for `to`: the configured one,
+   * else the host of its agent URL. Never one starting with "-": xl hands it
+   * to ssh (and libvirt's URI to ssh too), where it would be read as an option
+   * (`-oProxyCommand=…` runs a command).
+   */
   destinationOf(to: MigrationTarget): string {
+    const host = this.destinationAddress(to);
+    if (host.startsWith("-")) throw new DriverError(400, `the address ${JSON.stringify(host)} of ${to.name} starts with "-": refusing to pass it to ${this.tool} migrate`);
+    return host;
+  }
+
+  private destinationAddress(to: MigrationTarget): string {
     const mapped = this.options.migrateHosts?.[to.name];
     if (mapped) return mapped;
     let host: string;
@@ -206,7 +214,7 @@ export abstract class ToolstackDriver implements Driver {
     const id = randomUUID();
     const argv = this.migrateArgv(vm, destination);
     const op: Operation = { kind: "migration", vm, status: { state: "running" }, done: Promise.resolve() };
-    this.remember(id, op);
+    this.ops.add(id, op);
     this.migrating.set(vm, id);
     this.context.log("info", `migration ${id}: ${vm} ${this.name} → ${to.name} started (${showCommand(argv)})`, { vm, to: to.name });
     op.done = this.migrate(vm, to, argv).then(
@@ -230,11 +238,7 @@ export abstract class ToolstackDriver implements Driver {
       if (f.name !== to.name) throw new Error(`the agent at ${to.url} is host ${f.name}, not ${to.name}`);
     }
     const r = await this.run(argv, { timeoutMs: this.options.migrationTimeoutMs ?? 30 * 60_000 });
-    if (r.code !== 0) {
-      const how = r.code === null ? `was killed by ${r.signal ?? "a signal"}` : `exited with code ${r.code}`;
-      const tail = stderrSummary(r.stderr);
-      throw new Error(`${showCommand(argv)} ${how}${tail ? `: ${tail}` : " (no message on stderr)"}`);
-    }
+    if (r.code !== 0) throw new Error(failureMessage(argv, r));
     this.movedAt.set(vm, performance.now());
     // The guest has moved: a damaged record must not turn that into a failure.
     try {
@@ -246,13 +250,11 @@ export abstract class ToolstackDriver implements Driver {
   }
 
   migrationStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "migration" ? op.status : undefined;
+    return this.ops.status("migration", id);
   }
 
   restartStatus(id: string): OperationStatus | undefined {
-    const op = this.ops.get(id);
-    return op?.kind === "restart" ? op.status : undefined;
+    return this.ops.status("restart", id);
   }
 
   async restart(vm: string, from: string): Promise<{ id: string; status: OperationStatus }> {
@@ -265,11 +267,11 @@ export abstract class ToolstackDriver implements Driver {
     if (!def) throw new DriverError(409, `no record of where VM ${vm} last ran (${join(this.storage.dir, `${vm}.json`)}; agents write it when they report a VM): refusing to start it unchecked`);
     if (def.host !== from) throw new DriverError(409, `VM ${vm} last ran on ${def.host}, not ${from}: refusing to start a second copy`);
     if ((await this.running()).includes(vm)) throw new DriverError(409, `VM ${vm} already runs on ${this.name}`);
-    if ([...this.ops.values()].some((o) => o.kind === "restart" && o.vm === vm && o.status.state === "running")) throw new DriverError(409, `VM ${vm} is already being started on ${this.name}`);
+    if (this.ops.running().some(([, o]) => o.kind === "restart" && o.vm === vm)) throw new DriverError(409, `VM ${vm} is already being started on ${this.name}`);
     const id = randomUUID();
     const argv = this.createArgv(file);
     const op: Operation = { kind: "restart", vm, status: { state: "running" }, done: Promise.resolve() };
-    this.remember(id, op);
+    this.ops.add(id, op);
     this.context.log("info", `restart ${id}: ${vm} (lost with ${from}) starting on ${this.name} (${showCommand(argv)})`, { vm, from });
     op.done = runChecked(this.run, argv, { timeoutMs: this.options.restartTimeoutMs ?? 120_000 }).then(
       () => {
@@ -294,18 +296,6 @@ export abstract class ToolstackDriver implements Driver {
     this.record(definition.name, definition.mem, definition.vcpus, this.name);
   }
 
-  private remember(id: string, op: Operation): void {
-    this.ops.set(id, op);
-    if (this.ops.size > MAX_OPERATIONS) {
-      for (const [old, o] of this.ops) {
-        if (o.status.state !== "running") {
-          this.ops.delete(old);
-          break;
-        }
-      }
-    }
-  }
-
   /**
    * Refuses new work and waits for migrations and restarts in flight: killing
    * `xl migrate` past its point of no return could leave the guest nowhere
@@ -313,6 +303,6 @@ export abstract class ToolstackDriver implements Driver {
    */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.ops.values()].filter((o) => o.status.state === "running").map((o) => o.done));
+    await Promise.all(this.ops.running().map(([, o]) => o.done));
   }
 }

@@ -53,6 +53,16 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
     }
     return v;
   };
+  /** A count: a whole number ≥ `min`. */
+  const int = (o: Obj, key: string, path: string, fallback: number, min: number): number => {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      report(path + key, `must be a whole number ≥ ${min} (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return v;
+  };
   const dur = (o: Obj, key: string, path: string, fallback: number, allowZero = false): number => {
     if (o[key] === undefined) return fallback;
     const c = parseDuration(o[key], { allowZero });
@@ -110,7 +120,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
         if (!hosts.some((h) => h.name === host)) report(p + "host", `unknown host "${host}" (hosts: ${hosts.map((h) => h.name).join(", ")})`);
         if (v.pinned !== undefined && typeof v.pinned !== "boolean") report(p + "pinned", "must be true or false");
         const trace = traces.get(name);
-        return { name, host, mem: num(v, "mem", p, 512, 0, true), vcpus: num(v, "vcpus", p, 1, 0, true), pinned: v.pinned === true, ...(trace ? { trace } : {}) };
+        return { name, host, mem: num(v, "mem", p, 512, 0, true), vcpus: int(v, "vcpus", p, 1, 1), pinned: v.pinned === true, ...(trace ? { trace } : {}) };
       });
   } else if (doc.hosts !== undefined) report("vms", "is required when hosts are given");
   dupes(vms.map((v) => v.name), "vms", report);
@@ -122,7 +132,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
   const engineHost = e.host === undefined ? hosts[0]!.name : (str(e, "host", "engine.", report) ?? "");
   if (!hosts.some((h) => h.name === engineHost)) report("engine.host", `unknown host "${engineHost}"`);
   const benchVms = vms.filter((v) => !v.trace).length;
-  const busy = num(w, "busy", "workload.", Math.min(base.workload.busy, benchVms), 0, false);
+  const busy = int(w, "busy", "workload.", Math.min(base.workload.busy, benchVms), 0);
   if (busy > benchVms) report("workload.busy", `must be ≤ the ${benchVms} VMs without a trace`);
   const scenario: Scenario = {
     duration: dur(doc, "duration", "", base.duration),
@@ -132,7 +142,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
     workload: {
       busy,
       work: num(w, "work", "workload.", base.workload.work, 0, true),
-      iterations: Math.round(num(w, "iterations", "workload.", base.workload.iterations, 1, false)),
+      iterations: int(w, "iterations", "workload.", base.workload.iterations, 1),
       idleCpu: num(w, "idle_cpu", "workload.", base.workload.idleCpu, 0, false),
       startup: dur(w, "startup", "workload.", base.workload.startup, true),
       startupDom0: num(w, "startup_dom0", "workload.", base.workload.startupDom0, 0, false),
@@ -151,8 +161,8 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
       host: engineHost,
       dom0: num(e, "dom0", "engine.", base.engine.dom0, 0, false),
       cooldown: dur(e, "cooldown", "engine.", base.engine.cooldown, true),
-      maxPerHost: num(e, "max_per_host", "engine.", base.engine.maxPerHost, 1, false),
-      maxPerRound: num(e, "max_per_round", "engine.", base.engine.maxPerRound, 1, false),
+      maxPerHost: int(e, "max_per_host", "engine.", base.engine.maxPerHost, 1),
+      maxPerRound: int(e, "max_per_round", "engine.", base.engine.maxPerRound, 1),
       smoothing: dur(e, "smoothing", "engine.", base.engine.smoothing, true),
     },
   };
