@@ -1,8 +1,8 @@
 /**
  * The sandbox of one policy (issue 4, "Running"): one QuickJS runtime that
  * holds all of the policy's script blocks, built when the policy set loads
- * and reused across rounds, with a time limit per call, a time budget per
- * round, a memory limit, and recovery: a context left unusable (or a WASM
+ * and rebuilt for each round after one that made calls, with a time limit
+ * per call, a time budget per round, a memory limit, and recovery: a context left unusable (or a WASM
  * module that crashed) is rebuilt, so one bad call fails one binding only.
  */
 import type { QuickJSWASMModule } from "quickjs-emscripten";
@@ -44,6 +44,8 @@ export class QuickJSPolicySandbox implements PolicySandbox {
   private loadError: string | null = null;
   private roundUsedMs = 0;
   private logLines = 0;
+  /** A call ran on the current runtime: its globals may hold state, so the next round starts afresh. */
+  private called = false;
   private disposed = false;
   private readonly starts: readonly Position[];
 
@@ -64,13 +66,18 @@ export class QuickJSPolicySandbox implements PolicySandbox {
       this.discard();
       return;
     }
-    sandbox.clearArgCache();
     // Memory a script kept in its globals shows only here (QuickJS's own
-    // limit does not add it up): over the limit, start the policy afresh.
-    if (sandbox.memoryUsage().usedBytes > this.options.limits.memoryBytes) {
+    // limit does not add it up): over the limit, say so.
+    const over = sandbox.memoryUsage().usedBytes > this.options.limits.memoryBytes;
+    if (over) this.options.log?.(this.options.policy, `scripts held more than the memory limit of ${formatBytes(this.options.limits.memoryBytes)}; the sandbox was rebuilt`);
+    // A plan is a pure function of facts, policies and params: whatever a
+    // script kept in its globals last round must not reach this one. A fresh
+    // runtime costs about a millisecond; a round after one with no calls keeps it.
+    if (over || this.called) {
       this.discard();
-      this.options.log?.(this.options.policy, `scripts held more than the memory limit of ${formatBytes(this.options.limits.memoryBytes)}; the sandbox was rebuilt`);
+      return;
     }
+    sandbox.clearArgCache();
   }
 
   call(name: string, args: readonly unknown[]): ScriptCallResult {
@@ -78,6 +85,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
     const unavailable = this.ensure();
     if (unavailable !== null) return fail(`script ${name}: ${unavailable}`);
     const sandbox = this.sandbox!;
+    this.called = true;
     if (!sandbox.has(name)) return fail(`script ${name}: no script block of policy ${this.options.policy} defines a function ${name}`);
     const { limits } = this.options;
     const remaining = limits.roundMs - this.roundUsedMs;
@@ -134,6 +142,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
     // A sandbox of an abandoned module is dropped, never touched again.
     this.sandbox = null;
     this.loadError = null;
+    this.called = false;
     this.generation = shared.generation;
     try {
       this.sandbox = new SandboxContext(shared.module, this.options.limits.memoryBytes, (line) => this.forwardLog(line));
@@ -194,6 +203,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
     const sandbox = this.sandbox;
     this.sandbox = null;
     this.loadError = null;
+    this.called = false;
     if (sandbox === null) return;
     try {
       sandbox.dispose();

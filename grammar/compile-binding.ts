@@ -10,7 +10,7 @@ import type { CompileContext } from "./compile-context.js";
 import { hostSite, isHostLocal } from "./compile-cache.js";
 import { compileExpr } from "./compile-expr.js";
 import { EvalError, ensureGroups, type EvalEnv, type Evaluator, type Value } from "./compile-types.js";
-import { compareForOrder, describeValue, isHost, isVm } from "./compile-values.js";
+import { compareForOrder, describeValue, finite, isHost, isVm } from "./compile-values.js";
 import type { HostView, VmView } from "../engine/round-api.js";
 
 const EMPTY: readonly Value[] = Object.freeze([]);
@@ -124,6 +124,7 @@ export function compileCount(expr: Count, ctx: CompileContext): Evaluator {
  * `AGG(value for binding)`. Elements whose value is none are left out; over
  * no values `sum` is 0 and the others are none. `stddev` is the population
  * standard deviation; `median` of an even count is the mean of the middle two.
+ * A result past the largest number is none, as for arithmetic.
  */
 export function compileAggregate(expr: Aggregate, ctx: CompileContext): Evaluator {
   const { members, slot, where } = compileBinding(expr.binding, ctx);
@@ -143,14 +144,14 @@ export function compileAggregate(expr: Aggregate, ctx: CompileContext): Evaluato
       if (fn === "median") {
         values.sort((a, b) => a - b);
         const mid = values.length >> 1;
-        return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+        return values.length % 2 === 1 ? values[mid]! : finite((values[mid - 1]! + values[mid]!) / 2);
       }
       let mean = 0;
       for (const v of values) mean += v;
       mean /= values.length;
       let sq = 0;
       for (const v of values) sq += (v - mean) * (v - mean);
-      return Math.sqrt(sq / values.length);
+      return finite(Math.sqrt(sq / values.length));
     };
   }
   return (env) => {
@@ -170,7 +171,7 @@ export function compileAggregate(expr: Aggregate, ctx: CompileContext): Evaluato
       n++;
     }
     if (n === 0) return fn === "sum" ? 0 : null;
-    return fn === "avg" ? acc / n : acc;
+    return finite(fn === "avg" ? acc / n : acc);
   };
 }
 

@@ -12,7 +12,7 @@ import { compileAggregate, compileCount, compilePick, compileQuantifier } from "
 import { resolveStdlib } from "./compile-stdlib.js";
 import { EvalError, ensureGroups, type EvalEnv, type Evaluator, type Labels, type Value } from "./compile-types.js";
 import { compileScriptCall } from "./compile-script.js";
-import { labelOf, valueEquals } from "./compile-values.js";
+import { finite, labelOf, valueEquals } from "./compile-values.js";
 import type { HostView, VmView } from "../engine/round-api.js";
 
 /** Compiles `expr` of the context's policy into a closure. */
@@ -260,7 +260,7 @@ function compileBinary(expr: Binary, ctx: CompileContext): Evaluator {
       return (env) => {
         const l = left(env);
         const r = right(env);
-        if (typeof l === "number" && typeof r === "number") return l + r;
+        if (typeof l === "number" && typeof r === "number") return finite(l + r);
         if (typeof l === "string" && typeof r === "string") return l + r;
         return null;
       };
@@ -268,20 +268,21 @@ function compileBinary(expr: Binary, ctx: CompileContext): Evaluator {
       return (env) => {
         const l = left(env);
         const r = right(env);
-        return typeof l === "number" && typeof r === "number" ? l - r : null;
+        return typeof l === "number" && typeof r === "number" ? finite(l - r) : null;
       };
     case "*":
       return (env) => {
         const l = left(env);
         const r = right(env);
-        return typeof l === "number" && typeof r === "number" ? l * r : null;
+        return typeof l === "number" && typeof r === "number" ? finite(l * r) : null;
       };
     case "/":
       // Division by zero gives none rather than Infinity: no plan can act on it.
+      // So does any result past the largest number (1e308 * 10): see `finite`.
       return (env) => {
         const l = left(env);
         const r = right(env);
-        return typeof l === "number" && typeof r === "number" && r !== 0 ? l / r : null;
+        return typeof l === "number" && typeof r === "number" && r !== 0 ? finite(l / r) : null;
       };
     case "%":
       return (env) => {

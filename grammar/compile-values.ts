@@ -12,6 +12,14 @@ import type { Labels, Value } from "./compile-types.js";
  * strings, so it has neither. (`index` would tell too, but a VM's index
  * costs a sort of every VM name the first time it is read.)
  */
+/**
+ * A number result, or none past the largest number: Infinity (from 1e308 * 10
+ * or a sum of huge values) is no value any plan can act on, as for division by zero.
+ */
+export function finite(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
 export function isHost(value: Value): value is HostView {
   return typeof value === "object" && value !== null && typeof (value as { cpus?: unknown }).cpus === "number";
 }

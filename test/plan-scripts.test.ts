@@ -4,7 +4,10 @@
  * that fails only its own binding, and the same plan twice.
  */
 import { describe, expect, it } from "vitest";
-import { host, planWith } from "./scenarios/helpers.js";
+import { planRound } from "../engine/planner.js";
+import { loadPolicySet } from "../engine/policy-set.js";
+import { DEFAULT_PLAN_SETTINGS } from "../engine/types.js";
+import { factsOf, host, planWith } from "./scenarios/helpers.js";
 
 const POLICY = `policy s
 script """
@@ -49,5 +52,30 @@ describe("script functions in a round", () => {
     const plan = await planWith([{ file: "s.policy", text }], FACTS);
     expect(plan.actions.filter((a) => a.kind === "migrate")).toEqual([]);
     expect(plan.errors).toContainEqual({ rule: "s.move", message: 'script last_vm: returned "ghost", which names no vm' });
+  });
+
+  it("starts every round from freshly loaded scripts, so a script's globals cannot make round 2 differ from round 1", async () => {
+    const text = `policy s
+script """
+var calls = 0;
+function nth() { calls += 1; return "call " + calls; }
+"""
+rule count
+  for each host as h by h.name
+  then alert nth()
+`;
+    const loaded = await loadPolicySet([{ file: "s.policy", text }]);
+    expect(loaded.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const set = loaded.set!;
+    try {
+      const facts = factsOf(FACTS);
+      const rounds = [1, 2, 3].map(() => planRound(set, facts, DEFAULT_PLAN_SETTINGS));
+      // Within a round the calls share the globals, in the planner's order.
+      expect(rounds[0]!.actions.map((a) => (a.kind === "alert" ? a.message : a.kind))).toEqual(["call 1", "call 2", "call 3"]);
+      expect(JSON.stringify(rounds[1])).toBe(JSON.stringify(rounds[0]));
+      expect(JSON.stringify(rounds[2])).toBe(JSON.stringify(rounds[0]));
+    } finally {
+      set.dispose();
+    }
   });
 });
