@@ -121,9 +121,13 @@ export class AgentClient {
     await this.call("POST", "/incoming/abort", { vm, from }, timeoutMs, [200]);
   }
 
-  /** `GET /healthz`; resolves when the agent answers 200. */
-  async healthz(timeoutMs?: number): Promise<void> {
-    await this.call("GET", "/healthz", undefined, timeoutMs, [200]);
+  /** `GET /healthz` (open without the token): the name of the host the agent at this URL serves. */
+  async identify(timeoutMs?: number): Promise<string> {
+    const route = "GET /healthz";
+    const r = await this.call("GET", "/healthz", undefined, timeoutMs, [200]);
+    const name = (r.json as { name?: unknown } | null)?.name;
+    if (typeof name !== "string" || name === "") throw this.error("protocol", route, r.status, "answer names no host (is this a vmpolicy agent?)");
+    return name;
   }
 
   private async call(method: "GET" | "POST", path: string, body: unknown, timeoutMs: number | undefined, ok: readonly number[]): Promise<{ status: number; json: unknown }> {

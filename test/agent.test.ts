@@ -121,28 +121,29 @@ describe("agent routes", () => {
     expect((await call(src.url, "GET", "/nowhere")).json.error).toBe("no route GET /nowhere on this agent");
   });
 
-  it("fails a migration to an unreachable destination and keeps the VM", async () => {
+  it("refuses (422) a migration to an unreachable destination and keeps the VM", async () => {
     const clock = new ManualClock();
     const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 512 }], clock });
     const url = await closedPort();
     const r = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h9", url } });
-    expect(r.status).toBe(202);
-    const end = await settle(src.url, r.json.id);
-    expect(end.state).toBe("failed");
-    expect(end.error).toBe(`agent h9 (${url}) GET /facts: connection refused (is the agent running?)`);
+    const error = `destination host h9 cannot be reached: agent h9 (${url}) GET /healthz: connection refused (is the agent running?)`;
+    expect(r).toEqual({ status: 422, json: { error, message: error } });
     expect(src.driver.vmNames()).toEqual(["a"]);
-    // It may be migrated again once the first attempt failed.
+    // Nothing was started: the VM may be migrated at once to a host that is there.
     const dst = await agent({ name: "h2", cpus: 1, mem: 4096, clock });
     const again = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: dst.url } });
     expect(again.status).toBe(202);
   });
 
-  it("fails a migration when the agent at the URL is another host, or the destination lacks memory", async () => {
+  it("refuses (422) a migration when the agent at the URL is another host; fails one the destination lacks memory for", async () => {
     const clock = new ManualClock();
     const src = await agent({ name: "h1", cpus: 1, mem: 8192, vms: [{ name: "a", mem: 4096 }, { name: "b", mem: 512 }], clock });
     const dst = await agent({ name: "h2", cpus: 1, mem: 2048, clock });
     const wrong = await call(src.url, "POST", "/migrations", { vm: "b", to: { name: "h3", url: dst.url } });
-    expect(await settle(src.url, wrong.json.id)).toEqual({ state: "failed", error: `the agent at ${dst.url} is host h2, not h3` });
+    const error = `unknown destination host h3: the agent at ${dst.url} is host h2`;
+    expect(wrong).toEqual({ status: 422, json: { error, message: error } });
+    // An unknown VM is named before the destination is asked.
+    expect((await call(src.url, "POST", "/migrations", { vm: "nope", to: { name: "h3", url: dst.url } })).status).toBe(404);
     const big = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url: dst.url } });
     clock.advance(8000);
     expect(await settle(src.url, big.json.id)).toEqual({
@@ -153,9 +154,8 @@ describe("agent routes", () => {
     expect(dst.driver.vmNames()).toEqual([]);
   });
 
-  it("lets the destination's answer to the hand-over decide, not a pre-check failing meanwhile", async () => {
-    // A destination whose GET /facts fails (after 100 ms) while it takes 400 ms to accept the VM:
-    // the pre-check's failure arrives during the hand-over and must not leave the VM on both hosts.
+  it("lets the destination's answer to the hand-over decide, whatever its facts say meanwhile", async () => {
+    // A destination whose GET /facts fails while it takes 400 ms to accept the VM: the VM must end on one host only.
     const got: string[] = [];
     const dest = createServer((req, res) => {
       if (req.method === "POST" && req.url === "/incoming") {
@@ -165,6 +165,8 @@ describe("agent routes", () => {
           got.push(JSON.parse(body).vm.name);
           setTimeout(() => res.writeHead(201, { "content-type": "application/json" }).end('{"ok":true}'), 400);
         });
+      } else if (req.url === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true,"name":"h2","driver":"fake"}');
       } else {
         setTimeout(() => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"facts broken"}'), 100);
       }
@@ -175,6 +177,7 @@ describe("agent routes", () => {
       const clock = new ManualClock();
       const src = await agent({ name: "h1", cpus: 1, mem: 4096, vms: [{ name: "a", mem: 512 }], clock });
       const r = await call(src.url, "POST", "/migrations", { vm: "a", to: { name: "h2", url } });
+      expect(r.status).toBe(202);
       clock.advance(1000);
       expect(await settle(src.url, r.json.id)).toEqual({ state: "completed" });
       expect((await call(src.url, "GET", `/migrations/${r.json.id}`)).json).toEqual({ state: "completed" });

@@ -57,15 +57,18 @@ describe("OperationLog (the drivers' migrations and restarts by id)", () => {
     const dir = await mkdtemp(join(tmpdir(), "vmpolicy-review-ops-"));
     const clock = new ManualClock();
     const d = new SimDriver({ name: "h1", cpus: 1, mem: 1 << 20, vms: [{ name: "moving", mem: 1024 }], clock, storage: dir });
-    const id = await d.startMigration("moving", { name: "h2", url: "http://127.0.0.1:1" });
+    const h2 = await fakePeer("h2", {});
+    // The manual clock never moves: the migration stays running throughout.
+    const id = await d.startMigration("moving", { name: "h2", url: h2.url });
     // Restarts of VMs lost with h0, each recorded as a completed operation.
     const other = new SimDriver({ name: "h0", cpus: 1, mem: 1 << 20, vms: Array.from({ length: 1001 }, (_, i) => ({ name: `v${i}`, mem: 1 })), clock, storage: dir });
     const first = (await d.restart("v0", "h0")).id;
     for (let i = 1; i < 1001; i++) await d.restart(`v${i}`, "h0");
-    expect(d.migrationStatus(id)?.state).toMatch(/running|failed/);
+    expect(d.migrationStatus(id)?.state).toBe("running");
     expect(d.restartStatus(first)).toBeUndefined();
     await d.close();
     await other.close();
+    await h2.close();
   });
 });
 
@@ -152,6 +155,7 @@ async function fakePeer(name: string, prepared: unknown): Promise<{ url: string;
     req.on("end", () => {
       res.setHeader("content-type", "application/json");
       if (req.url === "/facts") res.end(JSON.stringify({ name, state: "up", cpus: 1, mem: 1024, labels: {}, vms: [] }));
+      else if (req.url === "/healthz") res.end(JSON.stringify({ ok: true, name, driver: "fake" }));
       else if (req.url === "/incoming/prepare") res.writeHead(201).end(JSON.stringify(prepared));
       else res.end(JSON.stringify({ ok: true }));
     });

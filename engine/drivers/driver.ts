@@ -81,13 +81,13 @@ export interface AgentContext {
 
 /**
  * A refusal the HTTP layer maps to its status (404 unknown VM or id, 409
- * conflict such as "already migrating" or "not enough memory", 400 bad
- * request). The message is shown to the caller as is, so it must say what
+ * conflict such as "already migrating" or "not enough memory", 422 an
+ * unknown or unreachable destination host, 400 bad request). The message is shown to the caller as is, so it must say what
  * is wrong and name the VM or host.
  */
 export class DriverError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409 | 503,
+    readonly status: 400 | 404 | 409 | 422 | 503,
     message: string,
   ) {
     super(message);

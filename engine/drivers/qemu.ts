@@ -20,6 +20,7 @@ import { type OperationEntry, OperationLog } from "./operations.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
 import type { QmpClient } from "./qemu-qmp.js";
 import { SimStorage } from "./sim-storage.js";
+import { checkDestination } from "./destination.js";
 
 /** A migration URI as `prepareIncoming` makes it: `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 one. */
 const MIGRATION_URI = /^tcp:(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
@@ -154,6 +155,10 @@ export class QemuDriver implements Driver {
     if (this.migrating.has(vmName)) throw new DriverError(409, `VM ${vmName} is already migrating`);
     if (to.name === this.name) throw new DriverError(400, `cannot migrate ${vmName} to its own host ${this.name}`);
     if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
+    await checkDestination(to);
+    // Another request may have started (or the VM gone) while the destination answered.
+    if (this.vms.get(vmName) !== vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
+    if (this.migrating.has(vmName)) throw new DriverError(409, `VM ${vmName} is already migrating`);
     const id = randomUUID();
     const op: OperationEntry = { kind: "migration", vm: vmName, status: { state: "running" } };
     this.ops.add(id, op);

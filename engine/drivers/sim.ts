@@ -15,6 +15,7 @@ import { type AgentContext, type AgentFacts, type Driver, DriverError, type Gues
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { type Clock, systemClock } from "./sim-clock.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
+import { checkDestination } from "./destination.js";
 import { SimWorkload, fairShare } from "./sim-workload.js";
 
 /** One VM of a sim host's initial configuration; a busy VM wants `busyDemand × vcpus`. */
@@ -145,21 +146,16 @@ export class SimDriver implements Driver {
     if (vm.migration) throw new DriverError(409, `VM ${vmName} is already migrating (migration ${vm.migration})`);
     if (to.name === this.name) throw new DriverError(400, `cannot migrate ${vmName} to its own host ${this.name}`);
     if (this.closed) throw new DriverError(503, `agent ${this.name} is shutting down`);
+    await checkDestination(to);
+    // Another request may have started (or the VM gone) while the destination answered.
+    if (this.vms.get(vmName) !== vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
+    if (vm.migration) throw new DriverError(409, `VM ${vmName} is already migrating (migration ${vm.migration})`);
     const id = randomUUID();
     const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
     this.ops.add(id, op);
     vm.migration = id;
     const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: this.transferTimeoutMs });
     this.context.log("info", `migration ${id}: ${vmName} ${this.name} → ${to.name} started (${vm.mem} MiB)`, { vm: vmName, to: to.name });
-    // Fail fast, as a real hypervisor does when it cannot connect: check the peer is there and is who the caller says.
-    void peer.facts().then(
-      (f) => {
-        if (f.name !== to.name && !op.handover) this.fail(id, `the agent at ${to.url} is host ${f.name}, not ${to.name}`);
-      },
-      (e: Error) => {
-        if (!op.handover) this.fail(id, e.message);
-      },
-    );
     op.cancel = this.clock.schedule(this.transferMs(vm.mem), () => {
       if (op.status.state === "running") op.handover = this.handOver(id, op, vm, to, peer);
     });

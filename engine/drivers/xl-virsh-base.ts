@@ -11,13 +11,13 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AgentClient } from "../agent-client.js";
 import { compareNames } from "../cluster.js";
 import type { HostStateName } from "../types.js";
 import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
 import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
+import { checkDestination } from "./destination.js";
 
 /** Options every command-line driver takes. */
 export interface ToolstackOptions {
@@ -210,6 +210,8 @@ export abstract class ToolstackDriver implements Driver {
     if (busy) throw new DriverError(409, `VM ${vm} is already migrating (migration ${busy})`);
     const destination = this.destinationOf(to);
     if (!(await this.running()).includes(vm)) throw new DriverError(404, `no VM "${vm}" on host ${this.name}`);
+    // Before the hypervisor starts copying: the destination agent is there and is who the caller says.
+    if (this.options.checkPeer !== false) await checkDestination(to);
     if (this.migrating.has(vm)) throw new DriverError(409, `VM ${vm} is already migrating (migration ${this.migrating.get(vm)})`);
     const id = randomUUID();
     const argv = this.migrateArgv(vm, destination);
@@ -231,12 +233,6 @@ export abstract class ToolstackDriver implements Driver {
   }
 
   private async migrate(vm: string, to: MigrationTarget, argv: string[]): Promise<void> {
-    if (this.options.checkPeer !== false) {
-      // Fail fast, before the hypervisor starts copying: the destination agent is there and is who the caller says.
-      const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: 15_000 });
-      const f = await peer.facts();
-      if (f.name !== to.name) throw new Error(`the agent at ${to.url} is host ${f.name}, not ${to.name}`);
-    }
     const r = await this.run(argv, { timeoutMs: this.options.migrationTimeoutMs ?? 30 * 60_000 });
     if (r.code !== 0) throw new Error(failureMessage(argv, r));
     this.movedAt.set(vm, performance.now());
