@@ -6,6 +6,7 @@
  */
 
 import { suggest } from "../grammar/suggest.js";
+import { listenParts } from "./listen-guard.js";
 
 /** One problem in a config, e.g. `{ path: "hosts[1].url", message: "must be an http(s) URL" }`. */
 export interface ConfigError {
@@ -81,15 +82,15 @@ export function parseNonEmptyString(value: unknown): Checked<string> {
 }
 
 /**
- * `HOST:PORT` (`127.0.0.1:7070`, `[::1]:7070`, `0.0.0.0:0`). The HTTP
- * layer decides whether the address is loopback; here only its shape.
+ * `HOST:PORT` (`127.0.0.1:7070`, `[::1]:7070`, `0.0.0.0:0`), by the servers'
+ * own parser. The HTTP layer decides whether the address is loopback; here
+ * only its shape.
  */
 export function parseListen(value: unknown): Checked<{ host: string; port: number; text: string }> {
   if (typeof value !== "string") return bad(`must be HOST:PORT such as 127.0.0.1:7070 (got ${describe(value)})`);
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) return bad(`must be HOST:PORT such as 127.0.0.1:7070 (got ${JSON.stringify(value)})`);
-  return ok({ host: m[1] ?? m[2]!, port, text: value.trim() });
+  const r = listenParts(value);
+  if ("why" in r) return bad(`must be HOST:PORT such as 127.0.0.1:7070: ${r.why} (got ${JSON.stringify(value)})`);
+  return ok({ host: r.host, port: r.port, text: value.trim() });
 }
 
 /** Agent URLs: http or https only; a trailing slash is dropped so paths join cleanly. */

@@ -4,7 +4,9 @@ import { checkListen, isLoopback, parseListen } from "../engine/listen-guard.js"
 describe("parseListen", () => {
   it.each([
     ["127.0.0.1:7071", "127.0.0.1", 7071],
-    ["localhost:0", "localhost", 0],
+    // The name is not trusted: the server binds the loopback address itself.
+    ["localhost:0", "127.0.0.1", 0],
+    ["LocalHost:7071", "127.0.0.1", 7071],
     ["[::1]:8080", "::1", 8080],
     ["0.0.0.0:7071", "0.0.0.0", 7071],
     ["7071", "127.0.0.1", 7071],
@@ -25,10 +27,10 @@ describe("parseListen", () => {
 });
 
 describe("loopback rule", () => {
-  it.each(["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"])("%s is loopback", (h) => {
+  it.each(["127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"])("%s is loopback", (h) => {
     expect(isLoopback(h)).toBe(true);
   });
-  it.each(["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "128.0.0.1", "127.0.0.256", "agent1", "::2", "fe80::1"])("%s is not loopback", (h) => {
+  it.each(["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "128.0.0.1", "127.0.0.256", "agent1", "localhost", "::2", "fe80::1"])("%s is not loopback", (h) => {
     expect(isLoopback(h)).toBe(false);
   });
   it("refuses beyond loopback without a token, and allows it with one", () => {

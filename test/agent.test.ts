@@ -274,5 +274,10 @@ describe("agent routes", () => {
     running.push(v6);
     expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
     expect((await call(v6.url, "GET", "/healthz")).json).toEqual({ ok: true, name: "h6", driver: "sim" });
+    // `localhost` without a token binds 127.0.0.1 itself, whatever the hosts file maps the name to.
+    const local = await startAgent({ driver: new SimDriver({ name: "h7", cpus: 1, mem: 1 }), listen: "localhost:0" });
+    running.push(local);
+    expect(local.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await call(local.url, "GET", "/healthz")).json).toEqual({ ok: true, name: "h7", driver: "sim" });
   });
 });

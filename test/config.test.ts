@@ -111,7 +111,8 @@ describe("config validation", () => {
     ["max_per_round: 0", "config.yaml: max_per_round: must be ≥ 1 (got 0)"],
     ['dry_run: "yes"', 'config.yaml: dry_run: must be true or false (got "yes")'],
     ["listen: 7070", "config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070 (got number 7070)"],
-    ["listen: localhost:99999", 'config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070 (got "localhost:99999")'],
+    ["listen: localhost:99999", 'config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070: port "99999" is not 0-65535 (got "localhost:99999")'],
+    ["listen: '::1:7070'", 'config.yaml: listen: must be HOST:PORT such as 127.0.0.1:7070: write an IPv6 address in brackets, e.g. [::1]:7071 (got "::1:7070")'],
     ["policies: []", "config.yaml: policies: must be a non-empty list of policy files or folders (got a list)"],
     ["params: [band]", 'config.yaml: params[0]: must be "NAME=VALUE" or "POLICY.NAME=VALUE" (got "band")'],
     ["params: {cslb.band: [1]}", "config.yaml: params.cslb.band: must be a number, a string or true/false (got a list)"],
@@ -163,7 +164,7 @@ describe("flags and token", () => {
     expect(r.config.token_file).toBe("/elsewhere/t");
     expect(applyFlags(defaultConfig(dir), { interval: "soon", listen: "nowhere" })).toEqual({
       ok: false,
-      errors: ['--listen: must be HOST:PORT such as 127.0.0.1:7070 (got "nowhere")', '--interval: must be a duration such as 30s, 5m, 2h or a number of seconds (got "soon")'],
+      errors: ['--listen: must be HOST:PORT such as 127.0.0.1:7070: no port (got "nowhere")', '--interval: must be a duration such as 30s, 5m, 2h or a number of seconds (got "soon")'],
     });
     expect(applyFlags(defaultConfig(dir), { interval: "15" }).ok && applyFlags(defaultConfig(dir), { interval: "15" })).toMatchObject({ config: { interval: 15 } });
   });
