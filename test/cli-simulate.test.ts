@@ -18,7 +18,7 @@ function simulate(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const KEYS = ["iterations", "policy", "runs", "runs_sd", "vm_pct", "dom0_pct", "idle_pct", "engine_pct", "migrations", "migrations_sd", "served_pct", "repeats"];
+const KEYS = ["iterations", "policy", "runs", "runs_sd", "vm_pct", "dom0_pct", "idle_pct", "engine_pct", "migrations", "migrations_sd", "served_pct", "plan_errors", "repeats"];
 
 describe("vmpolicy simulate", () => {
   it("prints one JSON row per (iterations, policy), static first, and is deterministic", () => {
@@ -44,6 +44,29 @@ describe("vmpolicy simulate", () => {
     expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±sd\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations$/);
     expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 1 : 0])).toEqual(["static", "cslb", "cslb_steady"]);
     expect(lines[3]).toMatch(/[+-]\d+\.\d%/);
+  });
+
+  it("warns about a policy whose plans have errors and counts them per run", () => {
+    const file = join(tmp, "broken.policy");
+    writeFileSync(
+      file,
+      `policy broken
+script """
+function boom(name) { throw new Error("no " + name); }
+"""
+rule poke
+  for each host as h by h.name
+  when boom(h.name) == 1
+  then alert h.name
+`,
+    );
+    const r = simulate("--iterations", "4", "--repeat", "2", "--duration", "5m", "--policy", file, "--json");
+    expect(r.code).toBe(0);
+    // Two hosts, a round every 10 s for 5 minutes: 30 rounds × 2 bindings per run.
+    expect(JSON.parse(r.out).rows.map((x: { policy: string; plan_errors: number }) => [x.policy, x.plan_errors])).toEqual([["static", 0], ["broken", 60]]);
+    expect(r.err).toBe(
+      "vmpolicy simulate: warning: policy broken: 120 plan errors over the runs; those bindings planned nothing (first: broken.poke: script boom: Error: no xen1 (line 3 of the policy file))\n",
+    );
   });
 
   it("--static alone simulates static placement only", () => {

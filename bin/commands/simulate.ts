@@ -19,6 +19,7 @@ import { renderTable } from "../../engine/simulator/report-table.js";
 import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
 import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
 import { runSweep, type Contestant } from "../../engine/simulator/sweep.js";
+import type { PlanError } from "../../engine/types.js";
 
 export interface SimulateOptions {
   scenario?: string;
@@ -125,8 +126,18 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     const total = iterations.length * contestants.length * repeats;
     const bar = process.stderr.isTTY && total > 20 ? new cliProgress.SingleBar({ stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
     bar?.start(total, 0);
-    const rows = runSweep({ scenario, contestants, iterations, repeats, seed, onProgress: (done) => bar?.update(done) });
+    const planErrors = new Map<string, { count: number; first: PlanError }>();
+    const onPlanError = (contestant: string, error: PlanError) => {
+      const seen = planErrors.get(contestant);
+      if (seen) seen.count += 1;
+      else planErrors.set(contestant, { count: 1, first: error });
+    };
+    const rows = runSweep({ scenario, contestants, iterations, repeats, seed, onProgress: (done) => bar?.update(done), onPlanError });
     bar?.stop();
+    // A failing script plans nothing for its bindings: the figures would look like a weak policy, not a broken one.
+    for (const [name, { count, first }] of planErrors) {
+      process.stderr.write(`vmpolicy simulate: warning: policy ${name}: ${count} plan error${count === 1 ? "" : "s"} over the runs; those bindings planned nothing (first: ${first.rule}: ${first.message})\n`);
+    }
 
     if (options.chart !== undefined) {
       try {

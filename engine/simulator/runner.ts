@@ -8,7 +8,7 @@
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { CpuSmoother } from "../engine-smoothing.js";
 import { planRound } from "../planner.js";
-import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type PlanSettings } from "../types.js";
+import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type PlanError, type PlanSettings } from "../types.js";
 import { ClusterModel } from "./model.js";
 import type { Scenario } from "./scenario.js";
 
@@ -22,12 +22,17 @@ export interface RunResult {
   readonly migrations: number;
   /** Percent of trace VMs' CPU demand that was served (100 without trace VMs). */
   readonly served_pct: number;
+  /** Entries under `errors` in the run's plans (a failing script, say): those bindings planned nothing. */
+  readonly plan_errors: number;
 }
 
-/** Runs one simulation; `set` null is static placement (no engine at all). `stratum`: see `initialBusy`. */
-export function simulateOnce(scenario: Scenario, set: CompiledPolicySet | null, seed: number, stratum?: number): RunResult {
+/**
+ * Runs one simulation; `set` null is static placement (no engine at all).
+ * `stratum`: see `initialBusy`. `onPlanError` hears each error a round's plan lists.
+ */
+export function simulateOnce(scenario: Scenario, set: CompiledPolicySet | null, seed: number, stratum?: number, onPlanError?: (error: PlanError) => void): RunResult {
   const model = new ClusterModel(scenario, seed, set !== null, stratum);
-  const engine = set === null ? null : new EngineDriver(model, set);
+  const engine = set === null ? null : new EngineDriver(model, set, onPlanError);
   const steps = Math.round(scenario.duration / scenario.step);
   const interval = scenario.engine.interval;
   let nextRound = interval;
@@ -38,10 +43,10 @@ export function simulateOnce(scenario: Scenario, set: CompiledPolicySet | null, 
       nextRound += interval;
     }
   }
-  return summarize(model);
+  return summarize(model, engine?.planErrors ?? 0);
 }
 
-function summarize(model: ClusterModel): RunResult {
+function summarize(model: ClusterModel, planErrors: number): RunResult {
   const t = model.totals;
   const pct = (x: number) => (t.capacity > 0 ? (100 * x) / t.capacity : 0);
   return {
@@ -52,6 +57,7 @@ function summarize(model: ClusterModel): RunResult {
     engine_pct: pct(t.engine),
     migrations: t.migrations,
     served_pct: t.traceDemand > 0 ? (100 * t.traceGranted) / t.traceDemand : 100,
+    plan_errors: planErrors,
   };
 }
 
@@ -62,10 +68,12 @@ class EngineDriver {
   private lastMeasure = 0;
   private readonly hostIndex: Map<string, number>;
   private readonly vmIndex: Map<string, number>;
+  planErrors = 0;
 
   constructor(
     private readonly model: ClusterModel,
     private readonly set: CompiledPolicySet,
+    private readonly onPlanError?: (error: PlanError) => void,
   ) {
     const e = model.scenario.engine;
     this.smoother = new CpuSmoother(e.smoothing);
@@ -76,6 +84,8 @@ class EngineDriver {
 
   round(): void {
     const plan = planRound(this.set, this.facts(), this.settings);
+    this.planErrors += plan.errors.length;
+    for (const e of plan.errors) this.onPlanError?.(e);
     for (const action of plan.actions) {
       if (action.kind !== "migrate") continue;
       const vm = this.vmIndex.get(action.vm);

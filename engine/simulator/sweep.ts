@@ -6,6 +6,7 @@
  */
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { mixSeed } from "../rng.js";
+import type { PlanError } from "../types.js";
 import { simulateOnce, type RunResult } from "./runner.js";
 import { withIterations, type Scenario } from "./scenario.js";
 
@@ -23,6 +24,8 @@ export interface SweepOptions {
   readonly seed: number;
   /** Called after each simulation (for a progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Hears every error a contestant's plans list (a script that fails, say). */
+  readonly onPlanError?: (contestant: string, error: PlanError) => void;
 }
 
 /** One line of the `--json` output. */
@@ -38,6 +41,8 @@ export interface SweepRow {
   readonly migrations: number;
   readonly migrations_sd: number;
   readonly served_pct: number;
+  /** Plan errors per run, on average: bindings that failed and planned nothing. */
+  readonly plan_errors: number;
   readonly repeats: number;
 }
 
@@ -51,7 +56,8 @@ export function runSweep(options: SweepOptions): SweepRow[] {
     for (const c of options.contestants) {
       const results: RunResult[] = [];
       for (let r = 0; r < options.repeats; r++) {
-        results.push(simulateOnce(scenario, c.set, mixSeed(options.seed, r, iterations), r));
+        const onPlanError = options.onPlanError === undefined ? undefined : (e: PlanError) => options.onPlanError!(c.name, e);
+        results.push(simulateOnce(scenario, c.set, mixSeed(options.seed, r, iterations), r, onPlanError));
         options.onProgress?.(++done, total);
       }
       rows.push(reduce(iterations, c.name, results));
@@ -79,6 +85,7 @@ function reduce(iterations: number, policy: string, results: readonly RunResult[
     migrations: r2(mean("migrations")),
     migrations_sd: r2(sd("migrations")),
     served_pct: r2(mean("served_pct")),
+    plan_errors: r2(mean("plan_errors")),
     repeats: results.length,
   };
 }
