@@ -10,27 +10,45 @@ import type { PolicyContext } from "./check-context.js";
 import * as msg from "./messages.js";
 
 /**
- * The value of a condition that is the same in every round, or undefined.
- * Deliberately small: literals, `not`, `and`/`or`, and comparisons of two
- * literals; anything that reads the cluster is not constant.
+ * The value of a condition that is the same in every round: true, false,
+ * null for none, or undefined when it depends on the cluster. Deliberately
+ * small: literals (`none` included), `not`, `and`/`or` (three-valued, as the
+ * planner evaluates them), and comparisons of two literals; anything that
+ * reads the cluster is not constant.
  */
-export function constantBool(expr: Expr): boolean | undefined {
+export function constantBool(expr: Expr): boolean | null | undefined {
   switch (expr.kind) {
     case "BoolLit":
       return expr.value;
+    case "NoneLit":
+      return null;
     case "Paren":
       return constantBool(expr.expr);
     case "Unary": {
       if (expr.op !== "not") return undefined;
       const v = constantBool(expr.operand);
-      return v === undefined ? undefined : !v;
+      return v === undefined || v === null ? v : !v;
     }
     case "Binary": {
       if (expr.op === "and" || expr.op === "or") {
         const l = constantBool(expr.left);
         const r = constantBool(expr.right);
-        if (expr.op === "and") return l === false || r === false ? false : l === true && r === true ? true : undefined;
-        return l === true || r === true ? true : l === false && r === false ? false : undefined;
+        if (expr.op === "and") {
+          if (l === false || r === false) return false;
+          if (l === undefined || r === undefined) return undefined;
+          return l === null || r === null ? null : true;
+        }
+        if (l === true || r === true) return true;
+        if (l === undefined || r === undefined) return undefined;
+        return l === null || r === null ? null : false;
+      }
+      const leftNone = isNoneLiteral(expr.left);
+      const rightNone = isNoneLiteral(expr.right);
+      if (leftNone || rightNone) {
+        // A comparison with none is false except `== none` / `!= none` (SPEC 2.5).
+        if (expr.op === "==") return leftNone && rightNone ? true : literal(leftNone ? expr.right : expr.left) !== undefined ? false : undefined;
+        if (expr.op === "!=") return leftNone && rightNone ? false : literal(leftNone ? expr.right : expr.left) !== undefined ? true : undefined;
+        return expr.op === "<" || expr.op === "<=" || expr.op === ">" || expr.op === ">=" ? false : undefined;
       }
       const l = literal(expr.left);
       const r = literal(expr.right);
@@ -57,6 +75,12 @@ export function constantBool(expr: Expr): boolean | undefined {
   }
 }
 
+/** A condition that holds in no round: always false, or always none (a `when` or `where` that is not true skips). */
+function neverHolds(expr: Expr): boolean {
+  const v = constantBool(expr);
+  return v === false || v === null;
+}
+
 function literal(expr: Expr): number | string | undefined {
   if (expr.kind === "Paren") return literal(expr.expr);
   if (expr.kind === "NumberLit" || expr.kind === "DurationLit" || expr.kind === "StringLit") return expr.value;
@@ -72,15 +96,17 @@ function neverPlans(cx: PolicyContext, rule: RuleDecl): { why: string; at: Expr 
   const forEach = rule.forEach;
   if (forEach !== null) {
     const b = forEach.binding;
-    if (b.where !== null && constantBool(b.where) === false) return { why: "its `for each … where` is always false", at: b.where };
+    if (b.where !== null && neverHolds(b.where)) return { why: `its \`for each … where\` is always ${constantBool(b.where) === null ? "none" : "false"}`, at: b.where };
     if (b.source !== null && b.source.kind === "ListLit" && b.source.items.length === 0) return { why: "its `for each` ranges over an empty list", at: b.source };
     if (b.group !== null) {
       const g = cx.group(b.group.name);
-      if (g?.when != null && constantBool(g.when) === false) return { why: `group \`${g.name.name}\` never matches a host`, at: null };
+      if (g?.when != null && neverHolds(g.when)) return { why: `group \`${g.name.name}\` never matches a host`, at: null };
     }
   }
   for (const clause of rule.clauses) {
-    if (clause.kind === "WhenClause" && constantBool(clause.condition) === false) return { why: "a `when` is always false", at: clause.condition };
+    if (clause.kind === "WhenClause" && neverHolds(clause.condition)) {
+      return { why: `a \`when\` is always ${constantBool(clause.condition) === null ? "none" : "false"}`, at: clause.condition };
+    }
   }
   const allNone = rule.actions.every((a) => {
     switch (a.kind) {
@@ -124,7 +150,7 @@ export function checkWarnings(cx: PolicyContext): void {
       }
       const never = neverPlans(cx, decl);
       if (never !== null) cx.report(msg.ruleNeverPlans(decl.name.name, never.why, never.at?.span ?? decl.name.span));
-    } else if (decl.kind === "ConstraintDecl" && decl.when !== null && constantBool(decl.when) === false) {
+    } else if (decl.kind === "ConstraintDecl" && decl.when !== null && neverHolds(decl.when)) {
       cx.report(msg.constraintNeverApplies(decl.name.name, decl.when.span));
     }
   }

@@ -46,6 +46,24 @@ const WARNINGS: { name: string; source: string; expected: Row[] }[] = [
     expected: [["W304", 2, 28, "rule `r` can never plan anything: its `for each … where` is always false"]],
   },
   {
+    name: "a `for each … where none` (none is not true, so no binding passes)",
+    source: "policy p\nrule r for each host where none then evacuate host",
+    expected: [["W304", 2, 28, "rule `r` can never plan anything: its `for each … where` is always none"]],
+  },
+  {
+    name: "a `when` that folds to none (`true and none`, a literal compared with none)",
+    source: "policy p\nrule r for each host when true and none then evacuate host\nrule s for each host when 1 > none then evacuate host",
+    expected: [
+      ["W304", 2, 27, "rule `r` can never plan anything: a `when` is always none"],
+      ["W304", 3, 27, "rule `s` can never plan anything: a `when` is always false"],
+    ],
+  },
+  {
+    name: "a `when` that reads the cluster beside none is not judged (`false or none` is none, `x or none` may be true)",
+    source: "policy p\nrule r for each host when host.busy or none then evacuate host\nrule s for each host when none == none then evacuate host",
+    expected: [],
+  },
+  {
     name: "a `for each` over an empty list",
     source: "policy p\nrule r for each host in [] then evacuate host",
     expected: [["W304", 2, 25, "rule `r` can never plan anything: its `for each` ranges over an empty list"]],
