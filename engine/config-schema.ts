@@ -27,7 +27,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600
  * Durations are written as operators expect (`30s`, `5m`, `2h`, `500ms`) or
  * as a plain number of seconds; the engine works in seconds throughout.
  */
-export function parseDuration(value: unknown, { allowZero = false } = {}): Checked<number> {
+export function parseDuration(value: unknown, { allowZero = false, min = 0.001 } = {}): Checked<number> {
   let seconds: number;
   if (typeof value === "number") {
     seconds = value;
@@ -40,7 +40,13 @@ export function parseDuration(value: unknown, { allowZero = false } = {}): Check
   }
   if (!Number.isFinite(seconds) || seconds < 0) return bad(`must be a duration ≥ 0 (got ${JSON.stringify(value)})`);
   if (!allowZero && seconds === 0) return bad("must be a duration > 0");
+  // Below the floor is a unit slip (1e-7 for 1e7?), and would spin a loop or time out every request.
+  if (seconds !== 0 && seconds < min) return bad(`must be at least ${formatSeconds(min)} (got ${JSON.stringify(value)})`);
   return ok(seconds);
+}
+
+function formatSeconds(s: number): string {
+  return s < 1 ? `${Math.round(s * 1000)}ms` : `${s}s`;
 }
 
 const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };

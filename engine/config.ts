@@ -128,7 +128,7 @@ const KEYS: Record<string, KeyHandler> = {
     if (r.ok) draft.token_file = resolve(baseDir, r.value);
     else errors.push({ path, message: r.message });
   },
-  interval: field((v) => parseDuration(v), (d, v) => (d.interval = v)),
+  interval: field((v) => parseDuration(v, { min: 0.1 }), (d, v) => (d.interval = v)),
   policies: (value, draft, baseDir, errors, path) => {
     const list = typeof value === "string" ? [value] : value;
     if (!Array.isArray(list) || list.length === 0) {
@@ -290,7 +290,7 @@ export function applyFlags(config: EngineConfig, flags: ConfigFlags, cwd: string
     else errors.push(`--listen: ${r.message}`);
   }
   if (flags.interval !== undefined) {
-    const r = parseDuration(/^\d+(\.\d+)?$/.test(flags.interval) ? Number(flags.interval) : flags.interval);
+    const r = parseDuration(/^\d+(\.\d+)?$/.test(flags.interval) ? Number(flags.interval) : flags.interval, { min: 0.1 });
     if (r.ok) draft.interval = r.value;
     else errors.push(`--interval: ${r.message}`);
   }
