@@ -88,6 +88,8 @@ export class Engine implements EngineControl {
   private lastRound: RoundSummary | null = null;
   private paused = false;
   private previousAlerts = new Set<string>();
+  /** Alerts of the last round that are in the journal (each is journaled once while it persists). */
+  private journaledAlerts = new Set<string>();
   /** Rounds and set swaps run one at a time, in order, through this chain. */
   private chain: Promise<unknown> = Promise.resolve();
   private roundRunning = false;
@@ -311,27 +313,36 @@ export class Engine implements EngineControl {
     return summary;
   }
 
-  /** Logs (and, when executing, journals) each alert once while it persists. */
+  /**
+   * Logs each alert once while it persists, and journals it once while it
+   * persists in rounds that execute: one that first shows while paused (or
+   * whose journal write failed) is journaled when execution resumes.
+   */
   private async noteAlerts(plan: Plan, execute: boolean): Promise<void> {
     const now = new Set<string>();
+    const journaled = new Set<string>();
     for (const a of plan.actions) {
       if (a.kind !== "alert") continue;
       const key = alertKey(a);
       now.add(key);
-      if (this.previousAlerts.has(key)) continue;
-      this.log.warn({ rule: a.rule }, `alert (${a.rule}): ${a.message}`);
-      if (execute && this.journal) {
-        const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", message: a.message, rule: a.rule };
-        try {
-          await this.journal.append(entry);
-          this.events.emit("action", entry);
-        } catch (e) {
-          // The round goes on: its migrations and restarts meet the same journal and are not issued unjournaled.
-          this.log.error({ rule: a.rule }, `alert (${a.rule}): cannot write the journal: ${(e as Error).message}`);
-        }
+      if (!this.previousAlerts.has(key)) this.log.warn({ rule: a.rule }, `alert (${a.rule}): ${a.message}`);
+      if (this.journaledAlerts.has(key)) {
+        journaled.add(key);
+        continue;
+      }
+      if (!execute || !this.journal) continue;
+      const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", message: a.message, rule: a.rule };
+      try {
+        await this.journal.append(entry);
+        journaled.add(key);
+        this.events.emit("action", entry);
+      } catch (e) {
+        // The round goes on: its migrations and restarts meet the same journal and are not issued unjournaled.
+        this.log.error({ rule: a.rule }, `alert (${a.rule}): cannot write the journal: ${(e as Error).message}`);
       }
     }
     this.previousAlerts = now;
+    this.journaledAlerts = journaled;
   }
 
   // ------------------------------------------------------------ reload

@@ -63,6 +63,22 @@ describe("engine: lost hosts and fencing", () => {
     expect(new Set(restartLines.map((e) => e.id)).size).toBe(2);
   });
 
+  it("an alert that first shows while paused is journaled once execution resumes, and only once", async () => {
+    cluster = await startCluster(SPECS);
+    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    await engine.runRound();
+    engine.pause();
+    await cluster.agents[2]!.close();
+    await sleep(700);
+    await engine.runRound();
+    expect(kinds(engine)).toEqual(["alert:evacuate.recover"]);
+    expect(await journalOf(engine)).toEqual([]); // paused: planned and logged, not executed
+    engine.resume();
+    await engine.runRound();
+    await engine.runRound();
+    expect((await journalOf(engine)).map((e) => `${e.kind}:${e.phase}:${e.rule}`)).toEqual(["alert:start:evacuate.recover"]);
+  });
+
   it("a host that is only slow (answers again after down_after, never fenced) never gets its VMs started twice", async () => {
     cluster = await startCluster(SPECS);
     const proxy = await startProxy(cluster.hosts[2]!.url);
