@@ -8,6 +8,7 @@ import { AgentClient } from "../engine/agent-client.js";
 import { startAgent, type RunningAgent } from "../engine/agent/server.js";
 import { QemuDriver, type QemuHostOptions } from "../engine/drivers/qemu.js";
 import { BUSY_COUNTER_ADDRESS } from "../engine/drivers/qemu-process.js";
+import { startProxy } from "./engine-harness.js";
 
 // Real QEMU guests (KVM when present, else TCG). Skipped where qemu-system-x86_64 is not installed.
 const HAVE_QEMU = spawnSync("qemu-system-x86_64", ["--version"]).status === 0;
@@ -92,6 +93,42 @@ describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
       error: `agent q4 (${h2.url}) POST /incoming/prepare: answered 409: not enough memory on q4 for g2: needs 64 MiB, has 32 MiB free`,
     });
     expect(h1.driver.vmNames()).toEqual(["g2"]);
+  }, 60_000);
+
+  it("a lost hand-over strands nothing: the destination adopts the guest by itself, the source drops its copy", async () => {
+    const storage = mkdtempSync(join(tmpdir(), "vmpolicy-qemu-storage-"));
+    cleanup.push(() => rmSync(storage, { recursive: true, force: true }));
+    const h1 = await qemuAgent("q7", { vms: [{ name: "g4", mem: 32, busy: true }], storage });
+    const h2 = await qemuAgent("q8", { storage });
+    const proxy = await startProxy(h2.url);
+    cleanup.push(proxy.close);
+    // The destination never hears the hand-over: the connection is cut.
+    proxy.intercept((method, path) => (method === "POST" && path === "/incoming" ? "drop" : null));
+    const c1 = new AgentClient({ url: h1.url, name: "q7" });
+    const id = await c1.startMigration("g4", { name: "q8", url: proxy.url });
+    expect(await until(() => c1.migrationStatus(id), (s) => s.state !== "running")).toEqual({ state: "completed" });
+    expect(h1.driver.vmNames()).toEqual([]);
+    await until(async () => h2.driver.vmNames(), (names) => names.length === 1, 10_000);
+    expect(h2.driver.vmNames()).toEqual(["g4"]);
+    expect(await h2.driver.monitor("g4")!.execute("query-status")).toMatchObject({ status: "running" });
+    expect(JSON.parse(readFileSync(join(storage, "g4.json"), "utf8")).host).toBe("q8");
+  }, 60_000);
+
+  it("a hand-over the destination refuses stops its copy and resumes the guest on the source", async () => {
+    const h1 = await qemuAgent("q9", { vms: [{ name: "g5", mem: 32, busy: true }] });
+    const h2 = await qemuAgent("q10", {});
+    const proxy = await startProxy(h2.url);
+    cleanup.push(proxy.close);
+    proxy.intercept((method, path) => (method === "POST" && path === "/incoming" ? { status: 409, body: { error: "incoming VM g5 on q10 is internal-error, not running" } } : null));
+    const c1 = new AgentClient({ url: h1.url, name: "q9" });
+    const id = await c1.startMigration("g5", { name: "q10", url: proxy.url });
+    expect(await until(() => c1.migrationStatus(id), (s) => s.state !== "running")).toEqual({
+      state: "failed",
+      error: `agent q10 (${proxy.url}) POST /incoming: answered 409: incoming VM g5 on q10 is internal-error, not running; g5 resumed on q9`,
+    });
+    expect(h2.driver.vmNames()).toEqual([]);
+    expect(h1.driver.vmNames()).toEqual(["g5"]);
+    expect(await h1.driver.monitor("g5")!.execute("query-status")).toMatchObject({ status: "running" });
   }, 60_000);
 
   it("restarts a lost host's guest from shared storage", async () => {

@@ -151,6 +151,8 @@ export async function startProxy(target: string): Promise<{
   freeze(): void;
   thaw(): void;
   rewrite(fn: ((path: string, body: string) => string) | null): void;
+  /** Answers matching requests itself, without forwarding: a status and JSON body, or "drop" to cut the connection. */
+  intercept(fn: ((method: string, path: string) => { status: number; body: unknown } | "drop" | null) | null): void;
   /** Points the proxy at another agent (a host that came back as a new process). */
   retarget(url: string): void;
   close(): Promise<void>;
@@ -158,8 +160,12 @@ export async function startProxy(target: string): Promise<{
   let frozen = false;
   let current = target;
   let rewriter: ((path: string, body: string) => string) | null = null;
+  let interceptor: ((method: string, path: string) => { status: number; body: unknown } | "drop" | null) | null = null;
   const server: Server = createServer((req, res) => {
     if (frozen) return; // never answers; the client times out
+    const own = interceptor?.(req.method ?? "", req.url ?? "") ?? null;
+    if (own === "drop") return void req.socket.destroy();
+    if (own !== null) return void res.writeHead(own.status, { "content-type": "application/json" }).end(JSON.stringify(own.body));
     void (async () => {
       const body = await readBody(req);
       const headers: Record<string, string> = {};
@@ -178,6 +184,7 @@ export async function startProxy(target: string): Promise<{
     freeze: () => (frozen = true),
     thaw: () => (frozen = false),
     rewrite: (fn) => (rewriter = fn),
+    intercept: (fn) => (interceptor = fn),
     retarget: (url) => (current = url),
     close: async () => {
       server.closeAllConnections();

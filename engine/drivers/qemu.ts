@@ -12,12 +12,17 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { cpus as osCpus, totalmem } from "node:os";
-import { AgentClient } from "../agent-client.js";
+import { AgentClient, AgentClientError } from "../agent-client.js";
 import { compareNames } from "../cluster.js";
 import type { HostStateName } from "../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
+
+/** How often a prepared incoming guest is asked whether its migration completed. */
+const INCOMING_POLL_MS = 200;
+/** How long a hand-over waits for an incoming guest to finish loading ("inmigrate"). */
+const INCOMING_SETTLE_MS = 10_000;
 import type { QmpClient } from "./qemu-qmp.js";
 import { SimStorage } from "./sim-storage.js";
 import { checkDestination } from "./destination.js";
@@ -60,6 +65,8 @@ export class QemuDriver implements Driver {
   private readonly vms = new Map<string, QemuVm>();
   /** Prepared for an incoming migration, not yet handed over. */
   private readonly incoming = new Map<string, QemuVm>();
+  /** Where each adopted incoming guest came from, so a late hand-over is confirmed, not refused. */
+  private readonly adoptedFrom = new Map<string, string>();
   private readonly migrating = new Set<string>();
   private readonly ops = new OperationLog<OperationEntry>();
   private context: AgentContext = { url: "", log: () => {} };
@@ -144,6 +151,7 @@ export class QemuDriver implements Driver {
     for (const map of [this.vms, this.incoming]) {
       if (map.get(vm.def.name) === vm) {
         map.delete(vm.def.name);
+        this.adoptedFrom.delete(vm.def.name);
         if (!this.closed && !this.migrating.has(vm.def.name)) this.context.log("warn", `VM ${vm.def.name}: ${vm.exited}`, { vm: vm.def.name });
       }
     }
@@ -178,9 +186,8 @@ export class QemuDriver implements Driver {
   }
 
   private async migrate(vm: QemuVm, to: MigrationTarget): Promise<void> {
+    // startMigration checked that the agent at to.url is to.name.
     const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: 15_000 });
-    const f = await peer.facts();
-    if (f.name !== to.name) throw new Error(`the agent at ${to.url} is host ${f.name}, not ${to.name}`);
     const ready = await peer.prepareIncoming(vm.def, this.name);
     if (typeof ready.uri !== "string") throw new Error(`agent ${to.name} prepared no migration URI`);
     // Only what prepareIncoming answers: QEMU would run an `exec:` URI as a shell command.
@@ -201,9 +208,28 @@ export class QemuDriver implements Driver {
       await peer.abortIncoming(vm.def.name, this.name).catch(() => {});
       throw e;
     }
-    // The copy is done and the destination runs the guest; the source copy is paused ("postmigrate").
-    await peer.incoming(vm.def, this.name);
+    // The copy is done: the destination's QEMU has the guest and ours is paused
+    // ("postmigrate"). The hand-over tells the destination agent; it adopts the
+    // guest by itself too (watchIncoming), so a lost answer strands nothing.
+    try {
+      await peer.incoming(vm.def, this.name);
+    } catch (e) {
+      if (!(e instanceof AgentClientError && e.kind === "http")) {
+        this.context.log("warn", `migration of ${vm.def.name}: ${(e as Error).message}; the destination adopts the guest once its QEMU runs it`, { vm: vm.def.name, to: to.name });
+      } else {
+        // The destination answered that its copy does not run: stop that copy, then resume ours, whole since the copy.
+        const stopped = await peer.abortIncoming(vm.def.name, this.name).then(
+          () => true,
+          (abort: Error) => abort instanceof AgentClientError && abort.kind === "http" && abort.status === 404,
+        );
+        if (!stopped) throw new Error(`${e.message}; the destination's copy could not be stopped, so ${vm.def.name} stays paused on ${this.name} (never two copies)`);
+        await vm.qmp.execute("cont");
+        this.storage?.write(vm.def); // it runs here again, whatever the destination recorded
+        throw new Error(`${e.message}; ${vm.def.name} resumed on ${this.name}`);
+      }
+    }
     this.vms.delete(vm.def.name);
+    this.adoptedFrom.delete(vm.def.name);
     await vm.stop();
   }
 
@@ -230,6 +256,7 @@ export class QemuDriver implements Driver {
       const port = info["socket-address"]?.[0]?.port;
       if (!port) throw new Error("QEMU reported no listening port");
       this.context.log("info", `incoming: ${def.name} from ${from} expected on port ${port}`, { vm: def.name, from });
+      void this.watchIncoming(vm, from);
       return { uri: `tcp:${host.includes(":") ? `[${host}]` : host}:${port}` };
     } catch (e) {
       this.incoming.delete(def.name);
@@ -239,23 +266,63 @@ export class QemuDriver implements Driver {
   }
 
   async abortIncoming(vmName: string, from: string): Promise<void> {
-    const vm = this.incoming.get(vmName);
+    // A guest the watcher already adopted from `from` is stopped too: the source resumes its own copy next.
+    const prepared = this.incoming.get(vmName);
+    const vm = prepared ?? (this.adoptedFrom.get(vmName) === from ? this.vms.get(vmName) : undefined);
     if (!vm) throw new DriverError(404, `no incoming VM "${vmName}" on ${this.name}`);
-    this.incoming.delete(vmName);
+    if (prepared) this.incoming.delete(vmName);
+    else this.vms.delete(vmName);
+    this.adoptedFrom.delete(vmName);
     await vm.stop();
     this.context.log("info", `incoming ${vmName} from ${from} aborted`, { vm: vmName, from });
   }
 
   async acceptIncoming(def: VmDefinition, from: string): Promise<void> {
     const vm = this.incoming.get(def.name);
+    // Adopted already by watchIncoming: the hand-over only confirms it.
+    if (!vm && this.vms.has(def.name) && this.adoptedFrom.get(def.name) === from) return;
     if (!vm) throw new DriverError(409, `no incoming VM "${def.name}" prepared on ${this.name} (POST /incoming/prepare first)`);
-    const status = await vm.qmp.execute<{ status?: string }>("query-status").catch((e: Error) => ({ status: `unknown (${e.message})` }));
+    const statusOf = () => vm.qmp.execute<{ status?: string }>("query-status").catch((e: Error) => ({ status: `unknown (${e.message})` }));
+    let status = await statusOf();
+    // The source's QEMU says completed once it has sent everything; ours may still be loading it.
+    for (const end = Date.now() + INCOMING_SETTLE_MS; status.status === "inmigrate" && Date.now() < end; status = await statusOf()) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.vms.get(def.name) === vm) return; // the watcher adopted it meanwhile
     // "paused" when the guest was paused on the source: it moved as it was.
     if (status.status !== "running" && status.status !== "paused") throw new DriverError(409, `incoming VM ${def.name} on ${this.name} is ${status.status}, not running`);
-    this.incoming.delete(def.name);
-    this.vms.set(def.name, vm);
+    this.adopt(vm, from);
+  }
+
+  /** An incoming guest becomes one of this host's VMs (reported in facts, written to storage). */
+  private adopt(vm: QemuVm, from: string): void {
+    if (this.incoming.get(vm.def.name) !== vm) return;
+    this.incoming.delete(vm.def.name);
+    this.vms.set(vm.def.name, vm);
+    this.adoptedFrom.set(vm.def.name, from);
     this.storage?.write(vm.def);
-    this.context.log("info", `incoming: ${def.name} from ${from} now runs on ${this.name}`, { vm: def.name, from });
+    this.context.log("info", `incoming: ${vm.def.name} from ${from} now runs on ${this.name}`, { vm: vm.def.name, from });
+  }
+
+  /**
+   * Adopts a prepared guest as soon as its QEMU reports the migration
+   * completed, without waiting for the source's hand-over: were that lost,
+   * the guest would run here unreported while the source counts it.
+   * Stops when the guest is adopted, aborted or gone.
+   */
+  private async watchIncoming(vm: QemuVm, from: string): Promise<void> {
+    while (this.incoming.get(vm.def.name) === vm && !vm.exited && !this.closed) {
+      await new Promise((r) => setTimeout(r, INCOMING_POLL_MS));
+      if (this.incoming.get(vm.def.name) !== vm || vm.exited) return;
+      try {
+        const migration = await vm.qmp.execute<{ status?: string }>("query-migrate");
+        if (migration.status !== "completed") continue;
+        const status = await vm.qmp.execute<{ status?: string }>("query-status");
+        if (status.status === "running" || status.status === "paused") this.adopt(vm, from);
+      } catch {
+        // A QEMU that stopped answering is handled by its exit (onExit) or by the abort.
+      }
+    }
   }
 
   async restart(vmName: string, from: string): Promise<{ id: string; status: OperationStatus }> {
