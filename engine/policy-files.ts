@@ -5,8 +5,10 @@
  * `simulate` and the engine's load and hot reload all read through here, so
  * they agree on what a folder means.
  */
+import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface PolicySourceText {
   readonly file: string;
@@ -46,8 +48,23 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-/** Reads every path (file or folder of `*.policy`); never throws. */
-export async function readPolicySources(paths: readonly string[]): Promise<PolicySources> {
+/** The package's own `policies/` folder (from `engine/` in the sources, `dist/engine/` when built). */
+export function shippedPoliciesDir(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ["..", "../.."]) {
+    const dir = resolve(here, up, "policies");
+    if (existsSync(join(dir, "cslb.policy"))) return dir;
+  }
+  return null;
+}
+
+/**
+ * Reads every path (file or folder of `*.policy`); never throws. `defaulted`:
+ * the paths are a command's default (`policies`), not the user's, so a
+ * missing one says where that default is looked for and where the shipped
+ * policies are.
+ */
+export async function readPolicySources(paths: readonly string[], { defaulted = false } = {}): Promise<PolicySources> {
   const sources: PolicySourceText[] = [];
   const unreadable: UnreadablePath[] = [];
   const seen = new Set<string>();
@@ -63,7 +80,12 @@ export async function readPolicySources(paths: readonly string[]): Promise<Polic
             .map((name) => join(path, name))
         : [path];
     } catch (err) {
-      unreadable.push({ path, message: describeFsError(err) });
+      let message = describeFsError(err);
+      if (defaulted && (err as NodeJS.ErrnoException).code === "ENOENT") {
+        const shipped = shippedPoliciesDir();
+        message += ` (the default is read from the working directory, ${process.cwd()}; name a file or folder${shipped === null ? "" : `, e.g. the shipped ${shipped}`})`;
+      }
+      unreadable.push({ path, message });
       continue;
     }
     for (const file of files) {

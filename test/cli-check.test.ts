@@ -66,6 +66,15 @@ describe("vmpolicy check (process)", () => {
     expect(r.stdout).toContain("unknown field `lod`");
   });
 
+  it("no path, run where there is no policies/: exit 2, saying where the default was looked for and where the shipped one is", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "vmpolicy-nowhere-"));
+    const r = run([], {}, elsewhere);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `vmpolicy check: cannot read policies: no such file or directory (the default is read from the working directory, ${elsewhere}; name a file or folder, e.g. the shipped ${resolve("policies")})\n`,
+    );
+  });
+
   it("a folder with no .policy file: exit 2", () => {
     const empty = mkdtempSync(join(tmpdir(), "vmpolicy-empty-"));
     const r = run([empty]);

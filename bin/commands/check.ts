@@ -29,7 +29,7 @@ export function registerCheck(program: Command): void {
       "\nExit status: 0 no error (warnings allowed), 1 an error, 2 a path cannot be read.\nColour only on a terminal and never with NO_COLOR.",
     )
     .action(async (paths: string[] | undefined, options: CheckOptions) => {
-      process.exitCode = await runCheck(paths !== undefined && paths.length > 0 ? paths : ["policies"], options);
+      process.exitCode = await runCheck(paths ?? [], options);
     });
 }
 
@@ -59,9 +59,10 @@ async function analyzerFor(files: readonly PolicyFile[]): Promise<ScriptAnalyzer
   }
 }
 
-/** Parses and checks `paths`; returns the exit code. */
+/** Parses and checks `paths` (none: `policies/`); returns the exit code. */
 export async function runCheck(paths: readonly string[], options: CheckOptions): Promise<number> {
-  const read = await readPolicySources(paths);
+  const defaulted = paths.length === 0;
+  const read = await readPolicySources(defaulted ? ["policies"] : paths, { defaulted });
   for (const u of read.unreadable) process.stderr.write(`vmpolicy check: cannot read ${u.path}: ${u.message}\n`);
   if (read.sources.length === 0 && read.unreadable.length === 0) {
     process.stderr.write(`vmpolicy check: no .policy files in ${paths.join(", ")}\n`);

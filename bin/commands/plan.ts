@@ -78,7 +78,7 @@ async function runPlan(options: PlanOptions): Promise<number> {
   }
 
   const paths = options.policy ?? ["policies"];
-  const read = await readPolicySources(paths);
+  const read = await readPolicySources(paths, { defaulted: options.policy === undefined });
   if (!read.ok) {
     for (const u of read.unreadable) process.stderr.write(`vmpolicy plan: cannot read ${u.path}: ${u.message}\n`);
     return 2;

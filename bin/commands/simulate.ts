@@ -110,7 +110,7 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
   const paths = options.policy ?? (options.static ? [] : ["policies/cslb.policy"]);
   try {
     for (const path of paths) {
-      const read = await readPolicySources([path]);
+      const read = await readPolicySources([path], { defaulted: options.policy === undefined });
       if (!read.ok) return usage(read.unreadable.map((u) => `cannot read ${u.path}: ${u.message}`).join("; "));
       if (read.sources.length === 0) return usage(`no .policy files in ${path}`);
       const loaded = await loadPolicySet(read.sources, { params: options.param ?? [] });
