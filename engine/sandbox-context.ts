@@ -33,24 +33,30 @@ const SETUP_MS = 1000;
 /** What running code inside the context gave: a value handled by the host, or the dumped error. */
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
-/** A runtime + context with the prelude installed. Dispose it exactly once. */
+/**
+ * A runtime + context with the prelude installed. Dispose it exactly once.
+ * The runtime lives as long as this object; the context can be replaced
+ * (`freshContext`) so scripts start over with no globals of their own.
+ */
 export class SandboxContext {
   readonly runtime: QuickJSRuntime;
-  readonly context: QuickJSContext;
+  context!: QuickJSContext;
   /** Epoch ms after which the interrupt handler stops the running code; set before every entry. */
   deadline = Number.POSITIVE_INFINITY;
-  private readonly callEntry: QuickJSHandle;
-  private readonly collectEntry: QuickJSHandle;
-  private readonly parseEntry: QuickJSHandle;
+  private callEntry!: QuickJSHandle;
+  private collectEntry!: QuickJSHandle;
+  private parseEntry!: QuickJSHandle;
   /** Parsed, frozen object/list arguments keyed by their JSON: a host passed to many calls is parsed once. */
   private readonly argCache = new Map<string, QuickJSHandle>();
   private readonly functions = new Map<string, QuickJSHandle>();
   private readonly release: () => void;
+  /** False between a context's disposal and its replacement's start (which may fail). */
+  private contextAlive = false;
 
   constructor(
     readonly module: QuickJSWASMModule,
     memoryBytes: number,
-    onLog: (line: string) => void,
+    private readonly onLog: (line: string) => void,
   ) {
     this.release = reserveMemory(module, memoryBytes);
     try {
@@ -65,18 +71,33 @@ export class SandboxContext {
       // One handler for the runtime's life reading a field we re-arm before
       // every entry: an expired deadline never lingers into the next call.
       this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
-      this.context = this.runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } });
+      this.installContext();
     } catch (error) {
       this.runtime.dispose();
       this.release();
       throw error;
     }
+  }
+
+  /**
+   * Replaces the context with a new one on the same runtime: the blocks'
+   * functions and globals are gone (evaluate the blocks again), the runtime's
+   * limits stay. Throws like the constructor when the prelude cannot start.
+   */
+  freshContext(): void {
+    this.disposeContext();
+    this.installContext();
+  }
+
+  /** A new context with the prelude and its entry points. */
+  private installContext(): void {
+    this.context = this.runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } });
     const ctx = this.context;
     try {
       this.deadline = Date.now() + SETUP_MS;
       const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "vmpolicy-prelude", { type: "global" }));
       const hostLog = ctx.newFunction("hostLog", (line) => {
-        onLog(ctx.getString(line));
+        this.onLog(ctx.getString(line));
       });
       const entries = ctx.callFunction(factory, ctx.undefined, hostLog);
       factory.dispose();
@@ -86,14 +107,26 @@ export class SandboxContext {
       this.collectEntry = ctx.getProp(api, "collect");
       this.parseEntry = ctx.getProp(api, "parseArg");
       api.dispose();
+      this.contextAlive = true;
     } catch (error) {
       ctx.dispose();
-      this.runtime.dispose();
-      this.release();
       throw new Error(`the script sandbox could not start: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.deadline = Number.POSITIVE_INFINITY;
     }
+  }
+
+  /** Frees the context and every handle that belongs to it. */
+  private disposeContext(): void {
+    if (!this.contextAlive) return;
+    this.contextAlive = false;
+    this.clearArgCache();
+    for (const handle of this.functions.values()) handle.dispose();
+    this.functions.clear();
+    this.callEntry.dispose();
+    this.collectEntry.dispose();
+    this.parseEntry.dispose();
+    this.context.dispose();
   }
 
   /** Runs script block `index` as global code (its functions become globals) within `ms`. */
@@ -246,13 +279,7 @@ export class SandboxContext {
   }
 
   dispose(): void {
-    this.clearArgCache();
-    for (const handle of this.functions.values()) handle.dispose();
-    this.functions.clear();
-    this.callEntry.dispose();
-    this.collectEntry.dispose();
-    this.parseEntry.dispose();
-    this.context.dispose();
+    this.disposeContext();
     this.runtime.dispose();
     this.release();
   }

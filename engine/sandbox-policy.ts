@@ -1,9 +1,11 @@
 /**
  * The sandbox of one policy (issue 4, "Running"): one QuickJS runtime that
  * holds all of the policy's script blocks, built when the policy set loads
- * and rebuilt for each round after one that made calls, with a time limit
- * per call, a time budget per round, a memory limit, and recovery: a context left unusable (or a WASM
- * module that crashed) is rebuilt, so one bad call fails one binding only.
+ * and reused across rounds (each round after one that made calls gets a
+ * fresh context on it, so no script state survives a round), with a time
+ * limit per call, a time budget per round, a memory limit, and recovery: a
+ * context left unusable (or a WASM module that crashed) is rebuilt, so one
+ * bad call fails one binding only.
  */
 import type { QuickJSWASMModule } from "quickjs-emscripten";
 import type { Position } from "../grammar/ast.js";
@@ -44,7 +46,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
   private loadError: string | null = null;
   private roundUsedMs = 0;
   private logLines = 0;
-  /** A call ran on the current runtime: its globals may hold state, so the next round starts afresh. */
+  /** A call ran in the current context: its globals may hold state, so the next round gets a fresh one. */
   private called = false;
   private disposed = false;
   private readonly starts: readonly Position[];
@@ -70,14 +72,25 @@ export class QuickJSPolicySandbox implements PolicySandbox {
     // limit does not add it up): over the limit, say so.
     const over = sandbox.memoryUsage().usedBytes > this.options.limits.memoryBytes;
     if (over) this.options.log?.(this.options.policy, `scripts held more than the memory limit of ${formatBytes(this.options.limits.memoryBytes)}; the sandbox was rebuilt`);
-    // A plan is a pure function of facts, policies and params: whatever a
-    // script kept in its globals last round must not reach this one. A fresh
-    // runtime costs about a millisecond; a round after one with no calls keeps it.
-    if (over || this.called) {
+    if (over) {
       this.discard();
       return;
     }
     sandbox.clearArgCache();
+    // A plan is a pure function of facts, policies and params: whatever a
+    // script kept in its globals last round must not reach this one. The
+    // runtime stays; a fresh context with the blocks evaluated again costs
+    // well under a millisecond, and a round after one with no calls keeps its own.
+    if (this.called) {
+      this.called = false;
+      try {
+        sandbox.freshContext();
+      } catch {
+        this.discard(); // rebuilt whole on the next call, which reports what fails
+        return;
+      }
+      this.loadError = this.loadBlocks(sandbox);
+    }
   }
 
   call(name: string, args: readonly unknown[]): ScriptCallResult {

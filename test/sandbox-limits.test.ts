@@ -187,8 +187,11 @@ describe("no leaks", () => {
     expect(sb.call("spin", [])).toEqual({ ok: false, message: "script spin: time limit of 50 ms exceeded" });
     expect(sb.call("missing", [])).toMatchObject({ ok: false });
     expect(sb.call("load", [{ vms: ["a"], load: 1 }])).toEqual({ ok: true, value: 11 });
+    // The next round gets a fresh context on the same runtime (the count below stays 3).
+    sb.beginRound();
+    expect(sb.call("talk", [8])).toEqual({ ok: true, value: [8, "y", null] });
     sb.dispose();
-    expect(lines).toEqual(["x 7"]);
+    expect(lines).toEqual(["x 7", "x 8"]);
     const analyzer = createAnalyzer(() => module, DEFAULT_SCRIPT_LIMITS, () => {});
     expect(analyzer.analyze("function f(a) {}")).toEqual({ ok: true, functions: [{ name: "f", arity: 1 }] });
     expect(analyzer.analyze("function f(a {}")).toMatchObject({ ok: false, line: 1 });
