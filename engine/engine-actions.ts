@@ -254,7 +254,10 @@ export class ActionRunner {
     const end = this.entry(f, { phase: "end", outcome, ...(error !== undefined ? { error } : {}), ...(note !== undefined ? { message: note } : {}) });
     // If this fails the start line stays open, and the next start reconciles it with the agents.
     await this.write(end, `${f.kind} ${f.vm} ${outcome}`);
-    if (outcome === "completed") this.lastMoved.set(f.vm, Date.now());
+    if (outcome === "completed") {
+      this.lastMoved.set(f.vm, Date.now());
+      this.d.hosts.moved(f.vm, f.from, f.to);
+    }
     if (f.kind === "restart" && outcome !== "failed") {
       // Completed or lost: either way it may be running elsewhere now, so never restart it from there again.
       this.d.hosts.get(f.from)?.restartedAway.add(f.vm);

@@ -8,6 +8,7 @@
 import type { Logger } from "pino";
 import type { HostConfig } from "./config.js";
 import type { AgentPort } from "./engine-agents.js";
+import { compareNames } from "./cluster.js";
 import type { CpuSmoother } from "./engine-smoothing.js";
 import { validateFacts } from "./facts.js";
 import type { HostFact, HostStateName, MigrationFact, RecentFact } from "./types.js";
@@ -143,6 +144,21 @@ export class HostTracker {
       this.log.warn({ host: r.cfg.name }, `host ${r.cfg.name} is up again`);
       this.hooks.onUp(r.cfg.name);
     }
+  }
+
+  /**
+   * A migration or restart of `vm` from `from` to `to` completed. Until the
+   * hosts report again, `to`'s last facts gain the VM and `from`'s lose it:
+   * a host that dies right after taking a VM (before it reported it) still
+   * has it to recover, and the source's old facts no longer claim it.
+   */
+  moved(vm: string, from: string, to: string): void {
+    const src = this.records.get(from);
+    const dst = this.records.get(to);
+    const fact = src?.last?.vms.find((v) => v.name === vm);
+    if (src?.last && fact) src.last = { ...src.last, vms: src.last.vms.filter((v) => v.name !== vm) };
+    if (!dst?.last || !fact || dst.last.vms.some((v) => v.name === vm)) return;
+    dst.last = { ...dst.last, vms: [...dst.last.vms, fact].sort((a, b) => compareNames(a.name, b.name)) };
   }
 
   /** The state a host has in the snapshot and in /status. */

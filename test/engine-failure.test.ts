@@ -63,6 +63,29 @@ describe("engine: lost hosts and fencing", () => {
     expect(new Set(restartLines.map((e) => e.id)).size).toBe(2);
   });
 
+  it("a VM that just moved onto a host that dies before reporting it is restarted with the host's others", async () => {
+    cluster = await startCluster(SPECS);
+    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    await engine.runRound();
+    // h1 drains: evacuate moves a1 and a2 (the least loaded host takes each in turn).
+    engine.setHostState("h1", "maintenance");
+    await engine.runRound();
+    const moved = engine.lastPlan()!.actions.filter((a) => a.kind === "migrate");
+    expect(moved.map((a) => a.kind === "migrate" && `${a.vm}:${a.to}`)).toEqual(["a1:h2", "a2:h3"]);
+    expect((await journalOf(engine)).filter((e) => e.phase === "end").map((e) => `${e.vm}:${e.outcome}`)).toEqual(["a1:completed", "a2:completed"]);
+    // h3 dies before the engine has seen a2 in its facts.
+    await cluster.agents[2]!.close();
+    await sleep(700);
+    await engine.runRound();
+    expect(engine.status().hosts[2]).toMatchObject({ name: "h3", state: "down", vm_count: 3 });
+    engine.confirmFenced("h3");
+    // h1 is in maintenance: h2 takes the restarts, two a round (max_per_host).
+    for (let i = 0; i < 3; i++) await engine.runRound();
+    const restarted = (await journalOf(engine)).filter((e) => e.kind === "restart" && e.phase === "end");
+    expect(restarted.map((e) => `${e.vm}:${e.from}:${e.outcome}`).sort()).toEqual(["a2:h3:completed", "c1:h3:completed", "c2:h3:completed"]);
+    expect((await placement(cluster)).h2!.sort()).toEqual(["a1", "a2", "b1", "b2", "c1", "c2"]);
+  });
+
   it("an alert that first shows while paused is journaled once execution resumes, and only once", async () => {
     cluster = await startCluster(SPECS);
     ({ engine } = await startEngine(testConfig(cluster.hosts)));
