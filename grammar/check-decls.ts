@@ -12,6 +12,7 @@ import { bind, type PolicyContext, type Scope } from "./check-context.js";
 import { checkBinding, checkCondition, checkExpr, checkOrder } from "./check-expr.js";
 import { BOOL, HOST, isLoose, NUMBER, STRING, VM } from "./check-types.js";
 import * as msg from "./messages.js";
+import { printExpr } from "./print-expr.js";
 import { HOST_STATES, type ScriptAnalyzer, type Type } from "./types.js";
 import { stdlibFunction } from "../stdlib/functions.js";
 
@@ -237,18 +238,26 @@ function findLocal(scope: Scope, name: string): NonNullable<Scope> | null {
   return null;
 }
 
-function expectArgument(cx: PolicyContext, action: string, expr: Parameters<typeof checkExpr>[1], scope: Scope, want: Type): void {
-  const t = checkExpr(cx, expr, scope, want);
+function expectArgument(cx: PolicyContext, action: string, expr: Parameters<typeof checkExpr>[1], scope: Scope, want: Type, got?: Type): void {
+  const t = got ?? checkExpr(cx, expr, scope, want);
   if (isLoose(t) || t.kind === "none" || t.kind === want.kind) return;
   cx.report(msg.actionArgument(action, want, t, expr.span));
 }
 
 function checkAction(cx: PolicyContext, action: Action, scope: Scope): void {
   switch (action.kind) {
-    case "MigrateAction":
-      expectArgument(cx, "migrate", action.vm, scope, VM);
-      expectArgument(cx, "migrate … to", action.to, scope, HOST);
+    case "MigrateAction": {
+      const vm = checkExpr(cx, action.vm, scope, VM);
+      const to = checkExpr(cx, action.to, scope, HOST);
+      if (vm.kind === "host" && to.kind === "vm") {
+        const span = { file: action.vm.span.file, start: action.vm.span.start, end: action.to.span.end };
+        cx.report(msg.migrateSwapped(printExpr(action.to), printExpr(action.vm), span));
+        return;
+      }
+      expectArgument(cx, "migrate", action.vm, scope, VM, vm);
+      expectArgument(cx, "migrate … to", action.to, scope, HOST, to);
       return;
+    }
     case "EvacuateAction":
       expectArgument(cx, "evacuate", action.host, scope, HOST);
       return;

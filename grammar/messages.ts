@@ -126,6 +126,11 @@ export function actionArgument(action: string, expected: Type, got: Type, span: 
   return error("T218", `\`${action}\` needs ${typeName(expected)}, got ${typeName(got)}`, span);
 }
 
+/** T218 for `migrate HOST to VM`: one error over both arguments, with the fix. */
+export function migrateSwapped(vm: string, host: string, span: Span): Diagnostic {
+  return error("T218", `\`migrate\` needs a vm, then a host: these are the other way round; did you mean \`migrate ${vm} to ${host}\`?`, span);
+}
+
 /** T219: a group declared after the `otherwise` group, which can never match anything. */
 export function otherwiseNotLast(otherwise: string, span: Span, otherwiseSpan: Span): Diagnostic {
   return error(

@@ -175,6 +175,11 @@ const ERRORS: { name: string; source: string; expected: Row[] }[] = [
     expected: [["T218", 6, 39, "`migrate … to` needs a host, got a vm"]],
   },
   {
+    name: "migrate with its two arguments swapped: one error over both, with the fix",
+    source: "rule r for each heavy host as src let v = pick vm in src.vms by vm.cpu then migrate src to v",
+    expected: [["T218", 6, 85, "`migrate` needs a vm, then a host: these are the other way round; did you mean `migrate v to src`?"]],
+  },
+  {
     name: "evacuate of a vm",
     source: "rule r for each vm then evacuate vm",
     expected: [["T218", 6, 34, "`evacuate` needs a host, got a vm"]],
