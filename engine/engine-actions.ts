@@ -45,9 +45,15 @@ export interface ActionRunnerDeps {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+/** The first wait before a failed restart of a VM is tried again; it doubles up to the max. */
+const RESTART_RETRY_FIRST_MS = 30_000;
+const RESTART_RETRY_MAX_MS = 600_000;
+
 /** Issues and tracks actions; see the module comment. */
 export class ActionRunner {
   private readonly flights = new Map<string, Flight>();
+  /** Restarts that failed, by VM: how often, and when the next may be issued. */
+  private readonly restartFailures = new Map<string, { failures: number; retryAt: number }>();
   private readonly lastMoved: Map<string, number>;
   private stopped = false;
 
@@ -84,6 +90,11 @@ export class ActionRunner {
     const runs: Promise<void>[] = [];
     for (const a of actions) {
       if (a.kind === "alert") continue;
+      const backoff = a.kind === "restart" ? this.restartFailures.get(a.vm) : undefined;
+      if (backoff !== undefined && Date.now() < backoff.retryAt) {
+        this.d.log.debug({ vm: a.vm, from: a.from }, `restart of ${a.vm} failed ${backoff.failures} time(s); next try in ${Math.ceil((backoff.retryAt - Date.now()) / 1000)}s`);
+        continue;
+      }
       const refusal = this.refusal(a);
       if (refusal) {
         this.d.log.error({ vm: a.vm, from: a.from, to: a.to, rule: a.rule }, `not executing ${a.kind} of ${a.vm}: ${refusal}`);
@@ -94,6 +105,22 @@ export class ActionRunner {
       runs.push(this.run(flight));
     }
     return Promise.all(runs).then(() => undefined);
+  }
+
+  /**
+   * A restart that failed (no definition in storage, no room on the agent)
+   * would fail again next round, with two journal lines each time: retry it
+   * after 30 s, doubling up to 10 min, until it succeeds.
+   */
+  private noteRestartOutcome(vm: string, outcome: Outcome): void {
+    if (outcome !== "failed") {
+      this.restartFailures.delete(vm);
+      return;
+    }
+    const failures = (this.restartFailures.get(vm)?.failures ?? 0) + 1;
+    const delayMs = Math.min(RESTART_RETRY_FIRST_MS * 2 ** (failures - 1), RESTART_RETRY_MAX_MS);
+    this.restartFailures.set(vm, { failures, retryAt: Date.now() + delayMs });
+    this.d.log.warn({ vm }, `restart of ${vm} failed ${failures} time(s); not retried for ${delayMs / 1000}s`);
   }
 
   /** The executor's own guard, independent of the planner. */
@@ -189,6 +216,9 @@ export class ActionRunner {
     try {
       status = await this.d.agents.actionStatus(host, f.kind, f.agentId!);
     } catch {
+      // A fenced host is powered off: its action will never report, and waiting for
+      // action_timeout would hold up the restart of this VM (and the slots it takes).
+      if (this.d.fencer.isFenced(host.name)) return this.checkFacts(f, `${host.name} was fenced`);
       return Date.now() - f.startedAt > this.d.actionTimeoutMs ? this.checkFacts(f, "its agent stopped answering") : false;
     }
     if (status === null) return this.checkFacts(f, `${host.name} no longer knows action ${f.agentId}`);
@@ -235,7 +265,8 @@ export class ActionRunner {
       await this.finish(f, "completed", undefined, `${why}; found on ${f.to}`);
       return true;
     }
-    if (onTo === null) return false;
+    // A fenced destination runs nothing any more; any other silent one may still report the VM.
+    if (onTo === null && !this.d.fencer.isFenced(f.to)) return false;
     if (onFrom?.includes(f.vm)) {
       if (stillRunningOk) return false;
       // It may still be starting on an agent that got the request: hold it in cooldown.
@@ -258,6 +289,7 @@ export class ActionRunner {
       this.lastMoved.set(f.vm, Date.now());
       this.d.hosts.moved(f.vm, f.from, f.to);
     }
+    if (f.kind === "restart") this.noteRestartOutcome(f.vm, outcome);
     if (f.kind === "restart" && outcome !== "failed") {
       // Completed or lost: either way it may be running elsewhere now, so never restart it from there again.
       this.d.hosts.get(f.from)?.restartedAway.add(f.vm);

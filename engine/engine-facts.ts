@@ -6,6 +6,7 @@
  * agent's bad or missing answer never spoils the others'.
  */
 import type { Logger } from "pino";
+import { AgentClientError } from "./agent-client.js";
 import type { HostConfig } from "./config.js";
 import type { AgentPort } from "./engine-agents.js";
 import { compareNames } from "./cluster.js";
@@ -44,6 +45,13 @@ export interface HostTrackerHooks {
   onUp(host: string): void;
 }
 
+/** Whether a failed facts request still heard from the agent (any HTTP answer but a gateway's). */
+function answered(e: unknown): boolean {
+  if (!(e instanceof AgentClientError)) return false;
+  if (e.kind === "protocol") return true;
+  return e.kind === "http" && e.status !== 502 && e.status !== 504;
+}
+
 /** Keeps the per-host view across rounds; see the module comment. */
 export class HostTracker {
   private readonly records = new Map<string, HostRecord>();
@@ -79,17 +87,27 @@ export class HostTracker {
 
   private async gatherOne(r: HostRecord): Promise<void> {
     let raw: unknown;
+    let refusal: string | null = null;
     try {
       raw = await this.agents.facts(r.cfg);
     } catch (e) {
-      if (!r.silent) this.log.warn({ host: r.cfg.name }, `host ${r.cfg.name} did not answer: ${(e as Error).message}`);
-      r.silent = true;
-      return;
+      // An answer of any kind (401, a 500, a body that is not JSON) proves the host alive: only
+      // silence may make it down and get it fenced. A gateway's 502/504 is the agent's silence.
+      if (!answered(e)) {
+        if (!r.silent) this.log.warn({ host: r.cfg.name }, `host ${r.cfg.name} did not answer: ${(e as Error).message}`);
+        r.silent = true;
+        return;
+      }
+      refusal = (e as AgentClientError).reason;
     }
     const now = Date.now();
     if (r.silent) this.log.info({ host: r.cfg.name }, `host ${r.cfg.name} answers again`);
     r.silent = false;
     r.lastSeen = now;
+    if (refusal !== null) {
+      this.reject(r, [`(facts): its agent answered but gave no facts: ${refusal}`]);
+      return;
+    }
     const fact = this.validateHost(r, raw);
     if (!fact) return;
     let vms = fact.vms;
@@ -111,9 +129,8 @@ export class HostTracker {
     const name = r.cfg.name;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return this.reject(r, ["(facts): not a JSON object"]);
     const reported = (raw as { name?: unknown }).name;
-    if (reported !== undefined && reported !== name) {
-      this.log.warn({ host: name, reported }, `host ${name}: its agent calls itself ${JSON.stringify(reported)}; using the configured name`);
-    }
+    // Another host's agent at this URL: its VMs are not this host's, and migrations to it would be refused.
+    if (reported !== undefined && reported !== name) return this.reject(r, [`name: its agent is host ${JSON.stringify(reported)}, not ${name} (check the url of ${name} in the config)`]);
     const result = validateFacts({ hosts: [{ ...(raw as object), name }] });
     if (!result.ok) return this.reject(r, result.errors.map((e) => `${e.path.replace(/^hosts\[0\]\.?/, "") || "(facts)"}: ${e.message}`));
     if (r.rejected !== null) this.log.info({ host: name }, `host ${name}: facts accepted again`);
