@@ -8,7 +8,9 @@
  *   constraint and script, and wherever the source had one between two
  *   params, lets or groups;
  * - rule and constraint clauses on their own lines, indented two spaces;
- * - single spaces around operators, parentheses exactly as written;
+ * - single spaces around operators, parentheses exactly as written; a `let`
+ *   longer than 100 characters whose value is a `??` chain breaks before
+ *   each `??`, operands aligned;
  * - comments kept: an own-line comment stays before the line it preceded
  *   (with a blank line kept where the source had one), a trailing comment
  *   stays at the end of its line after one space;
@@ -16,7 +18,7 @@
  *
  * Formatting is idempotent: the output of the output is the output.
  */
-import type { Comment, Decl, PolicyFile, RuleDecl } from "./ast.js";
+import type { Comment, Decl, Expr, PolicyFile, RuleDecl } from "./ast.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { parsePolicy } from "./parse.js";
 import { printBinding, printExpr, printOrder, quoteString } from "./print-expr.js";
@@ -39,6 +41,31 @@ interface Unit {
 
 const INDENT = "  ";
 
+/** Past this width a `let` whose value is a `??` chain puts each fallback on its own line. */
+const MAX_LINE = 100;
+
+/**
+ * `let NAME = VALUE`, broken before each `??` when the line would be too
+ * long, with the operands aligned under the first (the layout of SPEC 2.1):
+ *
+ *     let vm = pick vm in src.vms where … by vm.cpu desc
+ *           ?? pick vm in src.vms where … by vm.cpu asc
+ */
+function letText(name: string, value: Expr, indent: string): string {
+  const head = `let ${name} = `;
+  const oneLine = head + printExpr(value);
+  if (indent.length + oneLine.length <= MAX_LINE || value.kind !== "Binary" || value.op !== "??") return oneLine;
+  const operands: Expr[] = [];
+  let e: Expr = value;
+  while (e.kind === "Binary" && e.op === "??") {
+    operands.unshift(e.right);
+    e = e.left;
+  }
+  operands.unshift(e);
+  const continuation = `\n${indent}${" ".repeat(head.length - 3)}?? `;
+  return head + operands.map(printExpr).join(continuation);
+}
+
 function unitsOfDecl(d: Decl, index: number): Unit[] {
   const unit = (start: number, end: number, text: string, indent = ""): Unit => ({ start, end, indent, text, decl: index });
   const whole = (text: string): Unit[] => [unit(d.span.start.offset, d.span.end.offset, text)];
@@ -49,7 +76,7 @@ function unitsOfDecl(d: Decl, index: number): Unit[] {
       return whole(`param ${d.name.name} = ${lit}`);
     }
     case "LetDecl":
-      return whole(`let ${d.name.name} = ${printExpr(d.value)}`);
+      return whole(letText(d.name.name, d.value, ""));
     case "GroupDecl":
       return whole(`group ${d.name.name} ${d.when === null ? "otherwise" : `when ${printExpr(d.when)}`}`);
     case "ScriptDecl":
@@ -78,7 +105,7 @@ function unitsOfRule(d: RuleDecl, index: number): Unit[] {
     add(fe.span.start.offset, fe.span.end.offset, `for each ${printBinding(fe.binding)}${order}`);
   }
   for (const c of d.clauses) {
-    const text = c.kind === "WhenClause" ? `when ${printExpr(c.condition)}` : `let ${c.name.name} = ${printExpr(c.value)}`;
+    const text = c.kind === "WhenClause" ? `when ${printExpr(c.condition)}` : letText(c.name.name, c.value, INDENT);
     add(c.span.start.offset, c.span.end.offset, text);
   }
   const actions = d.actions.map((a) => {

@@ -52,7 +52,8 @@ rule balance
   let want = (mid - dst.load) * dst.cpus # in vm.cpu units
   # 4. Task selection: the VM closest to \`want\` without exceeding it,
   #    else the smallest VM.
-  let vm = pick vm in src.vms where can_move(vm, dst) and vm.cpu <= want by vm.cpu desc ?? pick vm in src.vms where can_move(vm, dst) by vm.cpu asc
+  let vm = pick vm in src.vms where can_move(vm, dst) and vm.cpu <= want by vm.cpu desc
+        ?? pick vm in src.vms where can_move(vm, dst) by vm.cpu asc
   # 5. Task migration.
   then migrate vm to dst
 `;
