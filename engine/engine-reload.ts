@@ -5,6 +5,7 @@
  * watcher that triggers a reload, debounced so an editor's save (often
  * several events) becomes one reload.
  */
+import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "pino";
@@ -63,12 +64,37 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.span.file}:${d.span.start.line}:${d.span.start.column}: ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ""}`;
 }
 
+/** How often the watcher checks that each named path is still the file or folder it watches. */
+const ROOT_CHECK_MS = 1000;
+
+/** `dev:ino` of a path, or null when it is missing: tells a replaced or returned folder from the one watched. */
+async function identity(path: string): Promise<string | null> {
+  return stat(path).then(
+    (s) => `${s.dev}:${s.ino}`,
+    () => null,
+  );
+}
+
 /**
  * Watches the policy paths and calls `onChange` once per burst of events,
  * `debounceMs` after the last one. Resolves, once watching, to a close function.
+ *
+ * A watch is tied to the folder (or file) it was opened on: once a named path
+ * is deleted and created again, or renamed away and back, it reports nothing
+ * more, and a path missing when watching starts is never picked up. So the
+ * watch is opened afresh after every burst (before `onChange`, so the reload
+ * reads what the new watch already covers), and every `ROOT_CHECK_MS` each
+ * named path is compared with the one watched; a path that vanished, came
+ * back or was replaced counts as a change.
  */
 export async function watchPolicies(paths: readonly string[], debounceMs: number, onChange: () => void, log: Logger): Promise<() => Promise<void>> {
   let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+  let watcher: FSWatcher | null = null;
+  // Identities of the named paths as last watched, in `paths` order.
+  let watched: (string | null)[] = [];
+  // Re-arming and the `onChange` after it run one at a time, in order.
+  let chain: Promise<void> = Promise.resolve();
   // Only what `readPolicySources` loads: each named path, and the `*.policy` files directly in
   // a named folder (not sub-folders such as policies/examples/, not scratch or other files).
   const roots = new Set(paths.map((p) => resolve(p)));
@@ -76,20 +102,61 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     const abs = resolve(path);
     return roots.has(abs) || (abs.endsWith(".policy") && roots.has(dirname(abs)));
   };
-  const watcher: FSWatcher = watch([...paths], { ignoreInitial: true, persistent: false, depth: 0, ignored: (path) => !loaded(path) });
-  watcher.on("all", (event, path) => {
-    log.debug({ event, path }, "policy path changed");
+  const identities = () => Promise.all(paths.map(identity));
+
+  const burst = (): void => {
+    if (closed) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
-      onChange();
+      chain = chain
+        .then(async () => {
+          await arm();
+          if (!closed) onChange();
+        })
+        .catch((e: Error) => log.warn({ err: e.message }, `policy watcher: ${e.message}`));
     }, debounceMs);
-  });
-  watcher.on("error", (e) => log.warn({ err: (e as Error).message }, `policy watcher: ${(e as Error).message}`));
-  // Resolve once the initial scan is done, so a change right after start is not missed.
-  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  };
+
+  const arm = async (): Promise<void> => {
+    await watcher?.close();
+    watcher = null;
+    if (closed) return;
+    // Taken before the watch opens, so a replacement during the scan shows up at the next check.
+    watched = await identities();
+    const w = watch([...paths], { ignoreInitial: true, persistent: false, depth: 0, ignored: (path) => !loaded(path) });
+    w.on("all", (event, path) => {
+      log.debug({ event, path }, "policy path changed");
+      burst();
+    });
+    w.on("error", (e) => log.warn({ err: (e as Error).message }, `policy watcher: ${(e as Error).message}`));
+    // Resolve once the initial scan is done, so a change right after start is not missed.
+    await new Promise<void>((resolve) => w.once("ready", () => resolve()));
+    if (closed) await w.close();
+    else watcher = w;
+  };
+
+  await arm();
+  let checking = false;
+  const check = setInterval(() => {
+    if (checking || closed) return;
+    checking = true;
+    void identities()
+      .then((now) => {
+        if (closed || now.every((id, i) => id === watched[i])) return;
+        log.debug({ paths }, "a policy path was replaced, removed or came back");
+        watched = now; // one burst per replacement, not one per check until it is re-armed
+        burst();
+      })
+      .finally(() => (checking = false));
+  }, ROOT_CHECK_MS);
+  check.unref();
   return async () => {
+    closed = true;
+    clearInterval(check);
     if (timer) clearTimeout(timer);
-    await watcher.close();
+    await chain;
+    await watcher?.close();
+    watcher = null;
   };
 }
