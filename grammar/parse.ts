@@ -11,7 +11,8 @@ import { policyParser } from "./parser.js";
 import { deepestToken, MAX_EXPRESSION_DEPTH, tooDeepExpression } from "./depth.js";
 import { decodeParserMessage, internalParserError, nestedTooDeeply, reservedWordAsName } from "./syntax-errors.js";
 import { checkTokens, hasPosition, lexErrorDiagnostic, spanAfter, toComments, tokenSpan } from "./token-values.js";
-import { policyLexer } from "./tokens.js";
+import { policyLexer, RESERVED_WORDS } from "./tokens.js";
+import { suggest } from "./suggest.js";
 
 /** What parsing one file gives: the AST (null when there is any syntax error) and the diagnostics. */
 export interface ParseResult {
@@ -31,6 +32,28 @@ function errorSpan(e: IRecognitionException, tokens: readonly IToken[], file: st
   const last = tokens[tokens.length - 1];
   if (last !== undefined) return spanAfter(last, file);
   return { file, start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+}
+
+/** Keywords a typo is worth pointing at (not `in`, `to`, `by`, …: too many names are one edit away). */
+const LONG_KEYWORDS = RESERVED_WORDS.filter((w) => w.length >= 3);
+const DECLARATION_KEYWORDS = ["param", "let", "group", "script", "constraint", "rule"];
+
+/**
+ * The name the parser stopped at, or the one just before it, when it is a near
+ * miss of a keyword: `when exist light host` otherwise only says that `then`
+ * was expected at `light`.
+ */
+function misspeltKeyword(e: IRecognitionException, tokens: readonly IToken[], wantsDeclaration: boolean): { token: IToken; keyword: string } | null {
+  if (!hasPosition(e.token)) return null;
+  // Where a declaration must start, only a declaration's keyword is a likely typo (`foo` is not `for`).
+  const candidates = wantsDeclaration ? DECLARATION_KEYWORDS : LONG_KEYWORDS;
+  const at = tokens.indexOf(e.token);
+  for (const t of [e.token, at > 0 ? tokens[at - 1] : undefined]) {
+    if (!hasPosition(t) || t.tokenType.name !== "Identifier") continue;
+    const keyword = suggest(t.image, candidates);
+    if (keyword !== null) return { token: t, keyword };
+  }
+  return null;
 }
 
 /** The first token after each lexer error: parser errors there are echoes of the lexer error. */
@@ -65,11 +88,17 @@ export function parsePolicy(text: string, file: string): ParseResult {
     const cst = parser.file();
     for (const word of parser.reservedNames) diagnostics.push(reservedWordAsName(word.image, tokenSpan(word, file)));
     const seen = new Set<string>();
+    const hinted = new Set<IToken>();
     const afterBadChar = tokensAfterLexErrors(lexed.errors, lexed.tokens);
     for (const e of parser.errors) {
       // The token right after an unknown character is usually out of place only because of it.
       if (afterBadChar.has(e.token)) continue;
-      const { code, message } = decodeParserMessage(e.message);
+      const { code, message: base } = decodeParserMessage(e.message);
+      const typo = misspeltKeyword(e, lexed.tokens, base.startsWith("expected a declaration"));
+      // Recovery after a misspelt keyword stumbles again just past it: one error says it all.
+      if (typo !== null && hinted.has(typo.token)) continue;
+      if (typo !== null) hinted.add(typo.token);
+      const message = typo === null ? base : `${base}; is \`${typo.token.image}\` a misspelt \`${typo.keyword}\`?`;
       const span = errorSpan(e, lexed.tokens, file);
       const key = `${span.start.offset}:${message}`;
       if (seen.has(key)) continue;

@@ -31,6 +31,14 @@ describe("syntax errors: one golden case per code", () => {
     ["P106 param for", "policy p\nparam for = 2\n", ["P106 2:7-2:10 `for` is a reserved word and cannot be used as a name"]],
     ["P106 alias", 'policy p\nrule r for each host as each then alert "x"\n', ["P106 2:25-2:29 `each` is a reserved word and cannot be used as a name"]],
     ["P107 missing then", "policy p\nrule r\n  when a\n  migrate vm to h\n", ["P107 4:3-4:10 expected `then`, found `migrate`"]],
+    // A name one edit from a keyword, where the parser stops or just before: one error, naming the keyword.
+    ["P107 misspelt exists", "policy p\nrule r for each host\n  when exist light host\n  then evacuate host\n", [
+      "P107 3:14-3:19 expected `then`, found `light`; is `exist` a misspelt `exists`?",
+    ]],
+    ["P107 misspelt where, no knock-on error", "policy p\nrule r for each host as s\n  let v = pick vm in s.vms whre vm.cpu > 1 by vm.cpu\n  then migrate v to s\n", [
+      "P107 3:28-3:32 expected `by`, found `whre`; is `whre` a misspelt `where`?",
+    ]],
+    ["P108 misspelt declaration keyword", "policy p\nparm band = 10\n", [`P108 2:1-2:5 expected ${DECL}, found \`parm\`; is \`parm\` a misspelt \`param\`?`]],
     ["P107 missing ) at end of file", "policy p\nlet a = (1 + 2\n", ["P107 2:15-2:15 expected `)`, found the end of the file"]],
     ["P107 missing policy", "", ["P107 1:1-1:1 expected `policy`, found the end of the file"]],
     ["P108 missing expression", "policy p\nlet a = \n", ["P108 2:8-2:8 expected an expression, found the end of the file"]],
