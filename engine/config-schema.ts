@@ -24,10 +24,20 @@ const bad = (message: string): Checked<never> => ({ ok: false, message });
 const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
 /**
+ * The longest config duration, in seconds: Node's timers hold at most
+ * 2^31-1 ms (about 24.8 days). A longer `interval` overflows to a 1 ms timer
+ * (a round every millisecond) and a longer `agent_timeout` fails every
+ * request at once, so the bound is checked here instead of surfacing there.
+ */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
  * Durations are written as operators expect (`30s`, `5m`, `2h`, `500ms`) or
  * as a plain number of seconds; the engine works in seconds throughout.
+ * `max` defaults to the timer limit; a duration that never becomes a timer
+ * (simulated time) may pass its own.
  */
-export function parseDuration(value: unknown, { allowZero = false, min = 0.001 } = {}): Checked<number> {
+export function parseDuration(value: unknown, { allowZero = false, min = 0.001, max = MAX_TIMER_SECONDS } = {}): Checked<number> {
   let seconds: number;
   if (typeof value === "number") {
     seconds = value;
@@ -42,11 +52,20 @@ export function parseDuration(value: unknown, { allowZero = false, min = 0.001 }
   if (!allowZero && seconds === 0) return bad("must be a duration > 0");
   // Below the floor is a unit slip (1e-7 for 1e7?), and would spin a loop or time out every request.
   if (seconds !== 0 && seconds < min) return bad(`must be at least ${formatSeconds(min)} (got ${JSON.stringify(value)})`);
+  if (seconds > max) return bad(`must be at most ${formatLimit(max)} (got ${JSON.stringify(value)})`);
   return ok(seconds);
 }
 
 function formatSeconds(s: number): string {
   return s < 1 ? `${Math.round(s * 1000)}ms` : `${s}s`;
+}
+
+/**
+ * A bound of a day or more also in days (`24.8 days (2147483s)`), so it reads
+ * at a glance; rounded down, so the days never promise more than the seconds.
+ */
+function formatLimit(s: number): string {
+  return s >= 86400 ? `${Math.floor((s / 86400) * 10) / 10} days (${formatSeconds(s)})` : formatSeconds(s);
 }
 
 const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };

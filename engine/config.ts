@@ -9,6 +9,11 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { paramType } from "../grammar/compile.js";
+import { hasErrors } from "../grammar/diagnostics.js";
+import { parsePolicy } from "../grammar/parse.js";
+import { resolveParams, type DeclaredParam } from "./params.js";
+import { readPolicySources } from "./policy-files.js";
 import type { ScriptLimits } from "./types.js";
 import {
   type Checked,
@@ -112,6 +117,15 @@ function defaults(baseDir: string): Draft {
 
 type KeyHandler = (value: unknown, draft: Draft, baseDir: string, errors: ConfigError[], path: string) => void;
 
+/**
+ * The config key each entry of a parsed `params` came from (`params.cslb.band`,
+ * `params[2]`), keyed by the `params` array itself: flags never replace it,
+ * so the key is still known when the params are checked against the
+ * policies (`checkParams`), without a field on `EngineConfig` that nothing
+ * else would read.
+ */
+const PARAM_KEYS = new WeakMap<readonly string[], readonly string[]>();
+
 /** Adapts a value parser to a key: on success assign, on failure report against the key. */
 function field<T>(parse: (v: unknown) => Checked<T>, assign: (d: Draft, v: T) => void): KeyHandler {
   return (value, draft, _baseDir, errors, path) => {
@@ -145,24 +159,30 @@ const KEYS: Record<string, KeyHandler> = {
   },
   params: (value, draft, _baseDir, errors, path) => {
     const out: string[] = [];
+    const keys: string[] = [];
     if (Array.isArray(value)) {
       value.forEach((p, i) => {
-        if (typeof p === "string" && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?=.+$/s.test(p)) out.push(p);
-        else errors.push({ path: `${path}[${i}]`, message: `must be "NAME=VALUE" or "POLICY.NAME=VALUE" (got ${describe(p)})` });
+        if (typeof p === "string" && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?=.+$/s.test(p)) {
+          out.push(p);
+          keys.push(`${path}[${i}]`);
+        } else errors.push({ path: `${path}[${i}]`, message: `must be "NAME=VALUE" or "POLICY.NAME=VALUE" (got ${describe(p)})` });
       });
     } else if (isPlainObject(value)) {
       for (const [k, v] of Object.entries(value)) {
+        const before = out.length;
         if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(k)) {
           errors.push({ path: `${path}.${k}`, message: `a param is named NAME or POLICY.NAME` });
         } else if (typeof v === "number" && Number.isFinite(v)) out.push(`${k}=${v}`);
         else if (typeof v === "boolean") out.push(`${k}=${v}`);
         else if (typeof v === "string" && v !== "") out.push(`${k}=${v}`);
         else errors.push({ path: `${path}.${k}`, message: `must be a number, a string or true/false (got ${describe(v)})` });
+        if (out.length > before) keys.push(`${path}.${k}`);
       }
     } else {
       errors.push({ path, message: `must be a map of POLICY.NAME: VALUE or a list of "P=V" (got ${describe(value)})` });
     }
     draft.params = out;
+    PARAM_KEYS.set(out, keys);
   },
   dry_run: field(parseBoolean, (d, v) => (d.dry_run = v)),
   cooldown: field((v) => parseDuration(v, { allowZero: true }), (d, v) => (d.cooldown = v)),
@@ -318,8 +338,45 @@ export async function readToken(config: EngineConfig): Promise<ConfigResult> {
 }
 
 /**
+ * Checks the file's `params` against the params the policies declare, so a
+ * wrong one is reported against its config key (`config.yaml:
+ * params.cslb.band: cslb.band is a number; \`abc\` is not a number`) and the
+ * run command exits 2 like for any bad setting, rather than the policy
+ * loader reporting it at start as if it came from a `--param` flag. Only the
+ * declarations are needed, so the policies are parsed, not checked or
+ * compiled; policies that cannot be read or parsed are left to the engine's
+ * start, which reports them with their positions. The loader still checks
+ * the params at every load (a hot-reloaded set may drop a param).
+ */
+async function checkParams(config: EngineConfig, file: string): Promise<string[]> {
+  const keys = PARAM_KEYS.get(config.params);
+  if (config.params.length === 0 || keys === undefined) return [];
+  const read = await readPolicySources(config.policies);
+  if (!read.ok || read.sources.length === 0) return [];
+  const declared: DeclaredParam[] = [];
+  for (const source of read.sources) {
+    const parsed = parsePolicy(source.text, source.file);
+    if (parsed.ast === null || hasErrors(parsed.diagnostics)) return [];
+    for (const decl of parsed.ast.decls) {
+      if (decl.kind === "ParamDecl") declared.push({ policy: parsed.ast.name.name, name: decl.name.name, type: paramType(decl) });
+    }
+  }
+  const errors: string[] = [];
+  config.params.forEach((arg, i) => {
+    // The loader words its messages for the command line (`--param P=V: …`); the key replaces that here.
+    const flag = `--param ${arg}: `;
+    for (const d of resolveParams([arg], declared).diagnostics) {
+      const message = d.message.startsWith(flag) ? d.message.slice(flag.length) : d.message;
+      errors.push(`${file}: ${keys[i] ?? "params"}: ${message}${d.hint ? ` (${d.hint})` : ""}`);
+    }
+  });
+  return errors;
+}
+
+/**
  * The whole path the run command takes: read the file (if any), validate,
- * apply the flags, read the token. Errors are lines ready to print.
+ * apply the flags, check the params against the policies, read the token.
+ * Errors are lines ready to print.
  */
 export async function loadEngineConfig(options: { file?: string; flags?: ConfigFlags; cwd?: string } = {}): Promise<ConfigResult> {
   const cwd = options.cwd ?? process.cwd();
@@ -339,5 +396,8 @@ export async function loadEngineConfig(options: { file?: string; flags?: ConfigF
   }
   const merged = applyFlags(base, options.flags ?? {}, cwd);
   if (!merged.ok) return merged;
+  // After the flags: `--policies` changes which policies the params must name.
+  const paramErrors = options.file === undefined ? [] : await checkParams(merged.config, options.file);
+  if (paramErrors.length > 0) return { ok: false, errors: paramErrors };
   return readToken(merged.config);
 }

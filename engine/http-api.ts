@@ -11,8 +11,9 @@ import type { AddressInfo } from "node:net";
 import type { EngineControl } from "./engine-api.js";
 import { READ_METHODS, registerAuth } from "./http-auth.js";
 import { registerBrowserGuard } from "./http-browser-guard.js";
-import { registerErrorHandling, schemaMessage } from "./http-errors.js";
+import { errorBody, registerErrorHandling, routerErrors, schemaMessage } from "./http-errors.js";
 import { registerEngineRoutes } from "./http-routes.js";
+import { hostParams } from "./http-schemas.js";
 import { checkListen, parseListen } from "./listen-guard.js";
 import type { EngineMetrics } from "./metrics.js";
 
@@ -78,6 +79,13 @@ export async function startHttpApi(engine: EngineControl, options: HttpApiOption
   };
 }
 
+/**
+ * The router's limit on a path parameter: the longest host name the schema
+ * accepts (fastify's default, 100, would refuse longer valid names before
+ * the schema could); anything longer is answered by `routerErrors`.
+ */
+const MAX_PARAM_LENGTH = hostParams.properties.name.maxLength;
+
 /** The fastify app with routes, auth and error handling, not listening. */
 export function buildHttpApp(engine: EngineControl, options: Omit<HttpApiOptions, "listen"> & { readonly listenHost?: string }): FastifyInstance {
   const app = Fastify({
@@ -89,6 +97,8 @@ export function buildHttpApp(engine: EngineControl, options: Omit<HttpApiOptions
     // Refuse unknown fields and wrong types instead of dropping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => new Error(schemaMessage(errors, dataVar)),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: routerErrors(MAX_PARAM_LENGTH, errorBody),
   }) as unknown as FastifyInstance;
 
   registerAuth(app, options.token);

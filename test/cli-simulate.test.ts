@@ -113,6 +113,8 @@ rule poke
     expect(simulate("--iterations", "2", "--sweep", "1,2")).toMatchObject({ code: 2, err: "vmpolicy simulate: give --iterations or --sweep, not both\n" });
     expect(simulate("--policy", join(tmp, "missing.policy"), "--iterations", "1").code).toBe(2);
     expect(simulate("--sweep", "1,x")).toMatchObject({ code: 2 });
+    expect(simulate("--duration", "0.5s", "--iterations", "1")).toMatchObject({ code: 2, err: `vmpolicy simulate: --duration: must be at least the scenario's step, 1s (got "0.5s")\n` });
+    expect(simulate("--duration", "1000h", "--iterations", "1")).toMatchObject({ code: 2, err: 'vmpolicy simulate: --duration: must be at most 30 days (2592000s) (got "1000h")\n' });
   });
 
   it("has --help", () => {

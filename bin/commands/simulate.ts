@@ -16,7 +16,7 @@ import { readPolicySources } from "../../engine/policy-files.js";
 import { loadPolicySet } from "../../engine/policy-set.js";
 import { renderChart } from "../../engine/simulator/chart-svg.js";
 import { renderTable } from "../../engine/simulator/report-table.js";
-import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
+import { loadScenarioFile, MAX_SCENARIO_SECONDS } from "../../engine/simulator/scenario-load.js";
 import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
 import { runSweep, type Contestant } from "../../engine/simulator/sweep.js";
 import type { PlanError } from "../../engine/types.js";
@@ -101,8 +101,9 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     scenario = loaded.scenario;
   }
   if (options.duration !== undefined) {
-    const d = parseDuration(options.duration);
+    const d = parseDuration(options.duration, { max: MAX_SCENARIO_SECONDS });
     if (!d.ok) return usage(`--duration: ${d.message}`);
+    if (d.value < scenario.step) return usage(`--duration: must be at least the scenario's step, ${scenario.step}s (got ${JSON.stringify(options.duration)})`);
     scenario = { ...scenario, duration: d.value };
   }
 

@@ -11,7 +11,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { AddressInfo } from "node:net";
 import { checkListen, parseListen } from "../listen-guard.js";
 import { type Driver, DriverError } from "../drivers/driver.js";
+import { bodyProblem, quotePath, registerJsonBodyParser, routerErrors } from "../http-errors.js";
 import { errorBody, registerAgentRoutes } from "./routes.js";
+import { idParams } from "./schemas.js";
 
 export interface AgentOptions {
   /** The host's name; defaults to the driver's and must match it. */
@@ -75,6 +77,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 }
 
+/**
+ * The router's limit on a path parameter: the longest id the schema accepts
+ * (fastify's default, 100, would refuse longer valid ids before the schema
+ * could); anything longer is answered by `routerErrors`.
+ */
+const MAX_PARAM_LENGTH = idParams.properties.id.maxLength;
+
 /** The fastify app without listening (the routes, auth and error handling); exported for `inject` tests. */
 export function buildAgentApp(driver: Driver, token: string | undefined, logger?: FastifyBaseLogger | boolean): FastifyInstance {
   const app = Fastify({
@@ -91,7 +100,11 @@ export function buildAgentApp(driver: Driver, token: string | undefined, logger?
       if (e.keyword === "pattern") return new Error(`${path} must be a name of letters, digits, "_", "-", "." (or an http:// URL for a url field)`);
       return new Error(`${path} ${e.message ?? "is invalid"}`);
     },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: routerErrors(MAX_PARAM_LENGTH, errorBody),
   }) as unknown as FastifyInstance;
+  // The engine's parser and wording for bodies: bad JSON says where, an empty body is no body.
+  registerJsonBodyParser(app);
 
   if (token !== undefined) {
     const expected = Buffer.from(`Bearer ${token}`);
@@ -108,12 +121,15 @@ export function buildAgentApp(driver: Driver, token: string | undefined, logger?
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof DriverError) return reply.code(err.status).send(errorBody(err.message));
     if (err.validation) return reply.code(400).send(errorBody(`bad request to ${req.method} ${req.routeOptions.url ?? req.url}: ${err.message}`));
+    // Every agent route that takes a body needs one, so the 415 does not offer "no body".
+    const problem = bodyProblem(err, req, { bodyOptional: false });
+    if (problem) return reply.code(problem.status).send(errorBody(problem.message));
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody(err.message));
     req.log.error({ err }, "agent request failed");
     return reply.code(500).send(errorBody(`internal error in agent ${driver.name} (${err.message}); see the agent's log`));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${req.url.split("?")[0]} on this agent`)));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(`no route ${req.method} ${quotePath(req.url)} on this agent`)));
 
   registerAgentRoutes(app, driver);
   return app;

@@ -16,6 +16,14 @@ export type ScenarioResult = { ok: true; scenario: Scenario } | { ok: false; err
 
 type Obj = Record<string, unknown>;
 
+/**
+ * The longest simulated run, and so the longest scenario duration of any
+ * kind: 30 days. Simulated time is no timer, so the engine's 24.8-day timer
+ * bound does not apply, but a run of `1e9` seconds would step for hours
+ * without a line of output (one simulated hour takes ~14 ms per run).
+ */
+export const MAX_SCENARIO_SECONDS = 30 * 86400;
+
 /** Reads, parses and validates a scenario file. */
 export async function loadScenarioFile(path: string): Promise<ScenarioResult> {
   let text: string;
@@ -65,7 +73,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
   };
   const dur = (o: Obj, key: string, path: string, fallback: number, allowZero = false): number => {
     if (o[key] === undefined) return fallback;
-    const c = parseDuration(o[key], { allowZero });
+    const c = parseDuration(o[key], { allowZero, max: MAX_SCENARIO_SECONDS });
     if (!c.ok) report(path + key, c.message);
     return c.ok ? c.value : fallback;
   };
@@ -167,6 +175,10 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
     },
   };
   if (scenario.migration.slowdown >= 1) report("migration.slowdown", "must be < 1");
+  // A step longer than the run rounds to zero steps: every figure would be a silent 0.00.
+  // Not checked against a duration already reported as wrong: that one is the error to fix.
+  const durationOk = doc.duration === undefined || parseDuration(doc.duration, { max: MAX_SCENARIO_SECONDS }).ok;
+  if (durationOk && scenario.step > scenario.duration) report("step", `must be at most the duration, ${scenario.duration}s (got ${scenario.step}s)`);
   return scenario;
 }
 
