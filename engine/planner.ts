@@ -37,11 +37,14 @@ export function planRound(set: CompiledPolicySet, facts: Facts, settings: PlanSe
   rules.sort((a, b) => b.priority - a.priority || a.policy - b.policy || a.order - b.order);
   for (const rule of rules) runRule(rule, envs[rule.policy]!, round, settings.explain, settings.max_per_round);
 
-  const groups: Record<string, Record<string, string>> = {};
-  const values: Record<string, Record<string, JsonValue>> = {};
+  // Keyed by names from the facts and the policies: without a prototype, a
+  // host or param called `__proto__` is an entry like any other.
+  const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+  const groups = record<Record<string, string>>();
+  const values = record<Record<string, JsonValue>>();
   set.policies.forEach((policy, i) => {
     const env = envs[i]!;
-    const g: Record<string, string> = {};
+    const g = record<string>();
     if (policy.groups.length > 0) {
       for (const host of round.hosts) {
         const index = env.groupOf[host.index]!;
@@ -49,7 +52,7 @@ export function planRound(set: CompiledPolicySet, facts: Facts, settings: PlanSe
       }
     }
     groups[policy.name] = g;
-    const v: Record<string, JsonValue> = {};
+    const v = record<JsonValue>();
     for (const entry of policy.values) v[entry.name] = toJson(env.slots[entry.slot] ?? null);
     values[policy.name] = v;
   });
@@ -133,9 +136,14 @@ function classify(policy: CompiledPolicy, env: EvalEnv): void {
   env.groupState = 2;
 }
 
-/** A compiled constraint as the round core checks it, in its own policy's environment. */
+/**
+ * A compiled constraint as the round core checks it, in its own policy's
+ * environment. A constraint that fails to evaluate (a script that throws)
+ * fails the binding that asked, as SPEC 2.8 wants of a failing script: the
+ * error goes up through the round core's checks, which change nothing, to
+ * the rule, which lists it under `errors` with its own name.
+ */
 function constraintOf(c: CompiledConstraint, env: EvalEnv): PlacementConstraint {
-  const reported = new Set<string>();
   return {
     name: c.name,
     allows(vm: VmView, host: HostView): boolean {
@@ -146,12 +154,7 @@ function constraintOf(c: CompiledConstraint, env: EvalEnv): PlacementConstraint 
         if (c.when !== null && c.when(env) !== true) return true;
         return c.require(env) === true;
       } catch (err) {
-        const message = `constraint ${c.name}: ${messageOf(err)}`;
-        if (!reported.has(message)) {
-          reported.add(message);
-          env.round.error({ rule: c.name, message });
-        }
-        return false;
+        throw new EvalError(`constraint ${c.name}: ${messageOf(err)}`);
       } finally {
         env.constraintDepth--;
       }

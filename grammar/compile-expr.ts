@@ -231,6 +231,10 @@ const FIELD_GETTERS: Readonly<Record<string, (o: Fields) => Value>> = {
   host: (o) => o.host,
 };
 
+function isNoneLiteral(expr: Expr): boolean {
+  return expr.kind === "NoneLit" || (expr.kind === "Paren" && isNoneLiteral(expr.expr));
+}
+
 function compileBinary(expr: Binary, ctx: CompileContext): Evaluator {
   const left = compileExpr(expr.left, ctx);
   const right = compileExpr(expr.right, ctx);
@@ -291,9 +295,18 @@ function compileBinary(expr: Binary, ctx: CompileContext): Evaluator {
         return typeof l === "number" && typeof r === "number" && r !== 0 ? l % r : null;
       };
     case "==":
-      return (env) => valueEquals(left(env), right(env));
-    case "!=":
-      return (env) => !valueEquals(left(env), right(env));
+    case "!=": {
+      // SPEC 2.5: a comparison with none is false, except the tests `== none`
+      // and `!= none` (the literal), which ask whether the other side is none.
+      // So `vm.labels.tier != "db"` is false for a VM without the label.
+      const equal = expr.op === "==";
+      if (isNoneLiteral(expr.left) || isNoneLiteral(expr.right)) return (env) => valueEquals(left(env), right(env)) === equal;
+      return (env) => {
+        const l = left(env);
+        const r = right(env);
+        return l !== null && r !== null && valueEquals(l, r) === equal;
+      };
+    }
     case "<":
       return (env) => {
         const l = left(env);
