@@ -223,10 +223,12 @@ export class HostTracker {
           .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu) })),
       };
     });
-    const present = new Set(hostFacts.flatMap((h) => h.vms.map((v) => v.name)));
+    const listedOn = new Map(hostFacts.flatMap((h) => h.vms.map((v) => [v.name, h.name] as const)));
+    const present = new Set(listedOn.keys());
     const hostNames = new Set(hostFacts.map((h) => h.name));
+    // A flight whose VM the facts show on a third host is left out: the facts would be refused whole.
     const migrating: MigrationFact[] = inFlight
-      .filter((f) => present.has(f.vm) && hostNames.has(f.from) && hostNames.has(f.to))
+      .filter((f) => hostNames.has(f.from) && hostNames.has(f.to) && (listedOn.get(f.vm) === f.from || listedOn.get(f.vm) === f.to))
       .map((f) => ({ vm: f.vm, from: f.from, to: f.to }));
     return { hosts: hostFacts, migrating, recent: recent.filter((r) => present.has(r.vm)) };
   }

@@ -97,7 +97,12 @@ class Validator {
     // Names are checked on the raw input, so a bad field elsewhere in a host hides no duplicate.
     // References to unknown names are reported only when every name could be read (no follow-on noise).
     const namesKnown = Array.isArray(input.hosts) && this.uniqueNames(input.hosts as unknown[], hostNames, vmWhere);
-    const migrating = this.migrating(input.migrating, hostNames, vmWhere, namesKnown);
+    const hostOfVm = (vm: string): string | null => {
+      const at = vmWhere.get(vm);
+      const h = at === undefined ? undefined : (input.hosts as unknown[])[Math.floor(at / VM_SLOTS)];
+      return isObject(h) && typeof h.name === "string" ? h.name : null;
+    };
+    const migrating = this.migrating(input.migrating, hostNames, vmWhere, namesKnown, hostOfVm);
     const recent = this.recent(input.recent, vmWhere, namesKnown);
     if (hosts === null || migrating === null || recent === null) return null;
     return { hosts, migrating, recent };
@@ -303,6 +308,7 @@ class Validator {
     hostNames: ReadonlySet<string>,
     vmWhere: ReadonlyMap<string, unknown>,
     namesKnown: boolean,
+    hostOfVm: (vm: string) => string | null,
   ): MigrationFact[] | null {
     if (input === undefined) return [];
     if (!Array.isArray(input)) {
@@ -329,6 +335,11 @@ class Validator {
         if (host !== null && namesKnown && !hostNames.has(host)) this.fail(`${p}.${key}`, `unknown host ${JSON.stringify(host)}`);
       }
       if (from !== null && to !== null && from === to) this.fail(`${p}.to`, `must differ from from (${JSON.stringify(from)})`);
+      // In flight between two hosts, the VM is listed on one of them (the source until it lands), like a VM on two hosts is refused.
+      const on = vm !== null && namesKnown ? hostOfVm(vm) : null;
+      if (on !== null && from !== null && to !== null && from !== to && on !== from && on !== to) {
+        this.fail(`${p}.vm`, `VM ${JSON.stringify(vm)} is on host ${JSON.stringify(on)}, neither from (${JSON.stringify(from)}) nor to (${JSON.stringify(to)})`);
+      }
       if (vm !== null && from !== null && to !== null) out.push({ vm, from, to });
     });
     return this.errors.length > before ? null : out;

@@ -26,7 +26,13 @@ export function compileScriptCall(expr: Call, name: string, args: readonly Evalu
       const g = env.groupOf[host.index]!;
       return g < 0 ? null : env.groupNames[g]!;
     };
-    const values = args.map((arg) => toScriptArg(arg(env), groupName));
+    const values: unknown[] = [];
+    for (const arg of args) {
+      const v = arg(env);
+      // SPEC 2.5: a function call on none gives none; the script is not asked.
+      if (v === null) return null;
+      values.push(toScriptArg(v, groupName));
+    }
     const result = env.scripts.call(name, values);
     if (!result.ok) {
       // The sandbox already says `script NAME: …`; keep one prefix.

@@ -122,6 +122,11 @@ const bad: { name: string; mutate: Mutate; errors: [string, string][] }[] = [
     ],
   },
   {
+    name: "a VM migrating between two hosts it is on neither of",
+    mutate: (f) => (f.hosts.push({ name: "xen3", state: "up", cpus: 2, mem: 4096, vms: [] }), (f.migrating = [{ vm: "web7", from: "xen1", to: "xen3" }]), f),
+    errors: [["migrating[0].vm", 'VM "web7" is on host "xen2", neither from ("xen1") nor to ("xen3")']],
+  },
+  {
     name: "a VM migrating twice",
     mutate: (f) => (f.migrating.push({ vm: "web7", from: "xen2", to: "xen1" }), f),
     errors: [["migrating[1].vm", '"web7" is already listed at migrating[0]']],

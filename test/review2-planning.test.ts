@@ -39,4 +39,20 @@ rule m
     expect(JSON.stringify(plan.values)).toBe('{"p":{"__proto__":3,"constructor":4}}');
     expect(plan.actions).toEqual([{ kind: "alert", message: "__proto__", rule: "p.r" }]);
   });
+
+  it("a script call with a none argument gives none without running the script (SPEC 2.5)", async () => {
+    const text = `policy s
+script """
+function five(x) { return 5; }
+function size(xs) { return xs.length; }
+"""
+let nowhere = pick host where host.cpus > 1000 by host.name
+let a = five(nowhere)
+let b = five(nowhere ?? pick host by host.name)
+let c = size([1, 2])
+`;
+    const plan = await planWith([{ file: "s.policy", text }], { hosts: [host("h1", 2, 8192, [])] });
+    expect(plan.values).toEqual({ s: { nowhere: null, a: null, b: 5, c: 2 } });
+    expect(plan.errors).toEqual([]);
+  });
 });
