@@ -5,6 +5,7 @@
  * `simulate` and the engine's load and hot reload all read through here, so
  * they agree on what a folder means.
  */
+import { isUtf8 } from "node:buffer";
 import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -59,6 +60,18 @@ export function shippedPoliciesDir(): string | null {
 }
 
 /**
+ * SPEC 2: a `.policy` file is UTF-8 text. Read any other way, a Latin-1 `é`
+ * would silently become U+FFFD in an alert or a label; say where instead.
+ */
+function notUtf8(lossy: string): string {
+  const at = lossy.indexOf("\uFFFD");
+  const before = lossy.slice(0, Math.max(0, at));
+  const line = before.split("\n").length;
+  const column = at - (before.lastIndexOf("\n") + 1) + 1;
+  return `not UTF-8 text (save it as UTF-8): the first bad byte is at line ${line}, column ${column}`;
+}
+
+/**
  * Reads every path (file or folder of `*.policy`); never throws. `defaulted`:
  * the paths are a command's default (`policies`), not the user's, so a
  * missing one says where that default is looked for and where the shipped
@@ -95,7 +108,10 @@ export async function readPolicySources(paths: readonly string[], { defaulted = 
       if (seen.has(key)) continue;
       seen.add(key);
       try {
-        sources.push({ file, text: await readFile(file, "utf8") });
+        const bytes = await readFile(file);
+        const text = bytes.toString("utf8");
+        if (!isUtf8(bytes)) unreadable.push({ path: file, message: notUtf8(text) });
+        else sources.push({ file, text });
       } catch (err) {
         unreadable.push({ path: file, message: describeFsError(err) });
       }

@@ -75,6 +75,14 @@ describe("vmpolicy check (process)", () => {
     );
   });
 
+  it("a file that is not UTF-8: exit 2, naming the first bad byte", () => {
+    const latin = join(dir, "latin.policy");
+    writeFileSync(latin, Buffer.from('policy bad\nrule r then alert "caf\xe9"\n', "latin1"));
+    const r = run([latin]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`vmpolicy check: cannot read ${latin}: not UTF-8 text (save it as UTF-8): the first bad byte is at line 2, column 23\n`);
+  });
+
   it("a folder with no .policy file: exit 2", () => {
     const empty = mkdtempSync(join(tmpdir(), "vmpolicy-empty-"));
     const r = run([empty]);
