@@ -95,6 +95,11 @@ export function numberTooLarge(text: string, span: Span): Diagnostic {
   return err("P113", `\`${text}\` is too large for a number: the largest is about 1.8e308`, span);
 }
 
+/** P115: a `.` with nothing after it on its line (`let v = host.` would take the next line's keyword as the field). */
+export function danglingDot(span: Span): Diagnostic {
+  return err("P115", "a `.` ends the line: the field name must follow it on the same line, as in `host.load`", span);
+}
+
 /** P114: an expression nested deeper than the checker and compiler can walk (grammar/depth.ts). */
 export function nestedTooDeeply(limit: number, span: Span): Diagnostic {
   return err("P114", `expression nested too deeply: more than ${limit} levels of operators, parentheses or calls; split it with \`let\``, span);

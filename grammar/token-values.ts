@@ -10,7 +10,7 @@ import type { ILexingError, IToken } from "chevrotain";
 import type { Comment, Position, Span } from "./ast.js";
 import type { Diagnostic } from "./diagnostics.js";
 import * as E from "./syntax-errors.js";
-import { BadNumber, Duration, PlainNumber, String3, StringTok } from "./tokens.js";
+import { BadNumber, Dot, Duration, PlainNumber, String3, StringTok } from "./tokens.js";
 
 // ---------------------------------------------------------------- positions
 
@@ -92,8 +92,13 @@ export function scriptTerminated(image: string): boolean {
 /** Errors in tokens the lexer accepted on purpose, so each gets a precise message. */
 export function checkTokens(tokens: readonly IToken[], file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const t of tokens) {
-    if (t.tokenType === StringTok) {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.tokenType === Dot) {
+      // Member names may be keywords (`host.group`), so `host.` then a new line would read on into the next clause.
+      const next = tokens[i + 1];
+      if (next !== undefined && (next.startLine ?? 0) > (t.endLine ?? 0)) out.push(E.danglingDot(tokenSpan(t, file)));
+    } else if (t.tokenType === StringTok) {
       const { error } = decodeString(t, file);
       if (error !== null) out.push(error);
     } else if (t.tokenType === BadNumber) {

@@ -39,6 +39,10 @@ describe("syntax errors: one golden case per code", () => {
       "P107 3:28-3:32 expected `by`, found `whre`; is `whre` a misspelt `where`?",
     ]],
     ["P108 misspelt declaration keyword", "policy p\nparm band = 10\n", [`P108 2:1-2:5 expected ${DECL}, found \`parm\`; is \`parm\` a misspelt \`param\`?`]],
+    ["P115 a dangling dot", 'policy p\nrule r\n  for each host\n  when host.\n  then alert "a"\n', [
+      "P115 4:12-4:13 a `.` ends the line: the field name must follow it on the same line, as in `host.load`",
+      "P107 5:8-5:13 expected `then`, found `alert`",
+    ]],
     ["P107 missing ) at end of file", "policy p\nlet a = (1 + 2\n", ["P107 2:15-2:15 expected `)`, found the end of the file"]],
     ["P107 missing policy", "", ["P107 1:1-1:1 expected `policy`, found the end of the file"]],
     ["P108 missing expression", "policy p\nlet a = \n", ["P108 2:8-2:8 expected an expression, found the end of the file"]],
