@@ -40,6 +40,8 @@ export async function loadEngineSet(paths: readonly string[], params: readonly s
   if (read.sources.length === 0) return { ok: false, diagnostics: [unreadableDiagnostic(paths.join(", "), "no .policy files found")] };
   const result = await loadPolicySet(read.sources, {
     params: [...params],
+    // The engine's params come from its config file, not from a flag.
+    paramSource: "config params",
     scriptLimits,
     ...(log ? { log: (policy: string, message: string) => log.info({ policy }, `script (${policy}): ${message}`) } : {}),
   });

@@ -2,7 +2,7 @@
  * Params set from outside a policy (`--param`, the engine config's
  * `params`): `POLICY.NAME=VALUE`, or `NAME=VALUE` when exactly one policy of
  * the set declares NAME. The value is parsed to the param's declared type.
- * Problems come back as diagnostics (file `--param`) so every front end
+ * Problems come back as diagnostics (file `--param`, or the source named) so every front end
  * shows them like any other policy error.
  */
 import type { Span } from "../grammar/ast.js";
@@ -27,15 +27,17 @@ export type ParamValue = number | string | boolean;
 export function resolveParams(
   args: readonly string[],
   declared: readonly DeclaredParam[],
+  /** Where the args came from, named in every diagnostic: `--param` or the engine's `config params`. */
+  source = "--param",
 ): { values: Map<string, ParamValue>; diagnostics: Diagnostic[] } {
   const values = new Map<string, ParamValue>();
   const diagnostics: Diagnostic[] = [];
   for (const arg of args) {
     const fail = (code: string, message: string, hint?: string) =>
-      diagnostics.push(makeDiagnostic(code, "error", message, paramSpan(arg), hint));
+      diagnostics.push(makeDiagnostic(code, "error", message, paramSpan(arg, source), hint));
     const eq = arg.indexOf("=");
     if (eq <= 0) {
-      fail("E402", `--param ${arg}: expected POLICY.NAME=VALUE or NAME=VALUE`);
+      fail("E402", `${source} ${arg}: expected POLICY.NAME=VALUE or NAME=VALUE`);
       continue;
     }
     const key = arg.slice(0, eq).trim();
@@ -48,26 +50,26 @@ export function resolveParams(
       target = declared.find((p) => p.policy === policy && p.name === name);
       if (target === undefined) {
         const near = suggest(key, declared.map((p) => `${p.policy}.${p.name}`));
-        fail("E403", `--param ${arg}: unknown param \`${key}\``, near === null ? undefined : `did you mean \`${near}\`?`);
+        fail("E403", `${source} ${arg}: unknown param \`${key}\``, near === null ? undefined : `did you mean \`${near}\`?`);
         continue;
       }
     } else {
       const matches = declared.filter((p) => p.name === key);
       if (matches.length > 1) {
         const names = matches.map((p) => `${p.policy}.${p.name}`).join(", ");
-        fail("E404", `--param ${arg}: \`${key}\` is declared by several policies (${names}); name one as POLICY.${key}`);
+        fail("E404", `${source} ${arg}: \`${key}\` is declared by several policies (${names}); name one as POLICY.${key}`);
         continue;
       }
       target = matches[0];
       if (target === undefined) {
         const near = suggest(key, declared.map((p) => p.name));
-        fail("E403", `--param ${arg}: unknown param \`${key}\``, near === null ? undefined : `did you mean \`${near}\`?`);
+        fail("E403", `${source} ${arg}: unknown param \`${key}\``, near === null ? undefined : `did you mean \`${near}\`?`);
         continue;
       }
     }
     const parsed = parseParamValue(text, target.type);
     if (typeof parsed === "object") {
-      fail("E405", `--param ${arg}: ${target.policy}.${target.name} is a ${target.type}; ${parsed.error}`);
+      fail("E405", `${source} ${arg}: ${target.policy}.${target.name} is a ${target.type}; ${parsed.error}`);
       continue;
     }
     values.set(`${target.policy}.${target.name}`, parsed);
@@ -102,9 +104,9 @@ export function parseParamValue(text: string, type: ParamType): ParamValue | { e
   }
 }
 
-function paramSpan(arg: string): Span {
+function paramSpan(arg: string, source: string): Span {
   return {
-    file: "--param",
+    file: source,
     start: { offset: 0, line: 1, column: 1 },
     end: { offset: arg.length, line: 1, column: arg.length + 1 },
   };

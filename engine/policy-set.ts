@@ -25,6 +25,8 @@ export interface PolicySource {
 export interface LoadOptions {
   /** `POLICY.NAME=VALUE` or `NAME=VALUE`. */
   readonly params?: readonly string[];
+  /** Where `params` came from, for their diagnostics (default `--param`). */
+  readonly paramSource?: string;
   readonly scriptLimits?: ScriptLimits;
   /** Where a script's `console.log` goes (the engine's log); dropped when absent. */
   readonly log?: (policy: string, message: string) => void;
@@ -67,7 +69,7 @@ export async function loadPolicySet(sources: readonly PolicySource[], options: L
   for (const p of checked.policies) {
     for (const decl of p.ast.decls) if (decl.kind === "ParamDecl") declared.push({ policy: p.name, name: decl.name.name, type: paramType(decl) });
   }
-  const params = resolveParams(options.params ?? [], declared);
+  const params = resolveParams(options.params ?? [], declared, options.paramSource);
   diagnostics.push(...params.diagnostics);
   if (params.diagnostics.length > 0) return done(null);
 
