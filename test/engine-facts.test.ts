@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HttpAgents } from "../engine/engine-agents.js";
 import { HostTracker } from "../engine/engine-facts.js";
 import { CpuSmoother } from "../engine/engine-smoothing.js";
 import { validateFacts } from "../engine/facts.js";
 import type { Facts } from "../engine/types.js";
-import { sleep, startCluster, testLogger, type TestCluster } from "./engine-harness.js";
+import { engineTestState, sleep, testLogger } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = null;
-});
+const t = engineTestState();
 
 function valid(raw: unknown): Facts {
   const v = validateFacts(raw);
@@ -20,7 +16,7 @@ function valid(raw: unknown): Facts {
 
 describe("engine: assembling the snapshot", () => {
   it("smooths CPU across gathers, keeps a silent host until down_after, then reports it down with its last VMs", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1", "a2*"] },
       { name: "h2", vms: ["b1"] },
     ]);
@@ -64,7 +60,7 @@ describe("engine: assembling the snapshot", () => {
   });
 
   it("feeds in-flight actions and recent moves, and counts a VM seen on both hosts mid-flight on its destination", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1", "a2"] },
       { name: "h2", vms: ["a1", "b1"] }, // a1 shows on both: the moment of hand-over
     ]);

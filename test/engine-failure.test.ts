@@ -1,21 +1,15 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startAgent } from "../engine/agent/server.js";
 import { SimDriver } from "../engine/drivers/sim.js";
 import type { Engine } from "../engine/engine.js";
-import { journalOf, placement, sleep, startCluster, startEngine, startProxy, testConfig, type TestCluster } from "./engine-harness.js";
+import { engineTestState, journalOf, placement, sleep, startProxy, testConfig } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
 const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
+const t = engineTestState(async () => {
   for (const c of cleanups.splice(0)) await c();
-  engine = null;
-  cluster = null;
 });
 
 // Balanced enough that CSLB plans nothing: only the failure rules act.
@@ -29,9 +23,8 @@ const kinds = (e: Engine) => e.lastPlan()!.actions.map((a) => (a.kind === "alert
 
 describe("engine: lost hosts and fencing", () => {
   it("a dead agent makes its host down after down_after; no restart until fenced; then its VMs restart elsewhere exactly once", async () => {
-    cluster = await startCluster(SPECS);
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(cluster.hosts)));
+    const cluster = await t.startCluster(SPECS);
+    const { engine, lines } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     expect(engine.status().hosts.map((h) => h.state)).toEqual(["up", "up", "up"]);
 
@@ -64,8 +57,8 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("a VM that just moved onto a host that dies before reporting it is restarted with the host's others", async () => {
-    cluster = await startCluster(SPECS);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const cluster = await t.startCluster(SPECS);
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     // h1 drains: evacuate moves a1 and a2 (the least loaded host takes each in turn).
     engine.setHostState("h1", "maintenance");
@@ -87,8 +80,8 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("an alert that first shows while paused is journaled once execution resumes, and only once", async () => {
-    cluster = await startCluster(SPECS);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const cluster = await t.startCluster(SPECS);
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     engine.pause();
     await cluster.agents[2]!.close();
@@ -103,12 +96,12 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("a host that is only slow (answers again after down_after, never fenced) never gets its VMs started twice", async () => {
-    cluster = await startCluster(SPECS);
+    const cluster = await t.startCluster(SPECS);
     const proxy = await startProxy(cluster.hosts[2]!.url);
     cleanups.push(proxy.close);
     const hosts = [cluster.hosts[0]!, cluster.hosts[1]!, { name: "h3", url: proxy.url }];
     // The fence command always fails: the host is never fenced.
-    ({ engine } = await startEngine(testConfig(hosts, { fence: ["false"] }), { fenceRetryMs: 50 }));
+    const { engine } = await t.startEngine(testConfig(hosts, { fence: ["false"] }), { fenceRetryMs: 50 });
     await engine.runRound();
     proxy.freeze();
     await sleep(700);
@@ -129,12 +122,11 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("a fenced host that comes back is up and unfenced; VMs already restarted elsewhere are neither counted there nor restarted again", async () => {
-    cluster = await startCluster(SPECS);
+    const cluster = await t.startCluster(SPECS);
     const proxy = await startProxy(cluster.hosts[2]!.url);
     cleanups.push(proxy.close);
     const hosts = [cluster.hosts[0]!, cluster.hosts[1]!, { name: "h3", url: proxy.url }];
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(hosts)));
+    const { engine, lines } = await t.startEngine(testConfig(hosts));
     await engine.runRound();
     await cluster.agents[2]!.close();
     await sleep(700);
@@ -159,12 +151,11 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("an agent's bad facts are logged with the host and path; its last good facts stay in use", async () => {
-    cluster = await startCluster(SPECS);
+    const cluster = await t.startCluster(SPECS);
     const proxy = await startProxy(cluster.hosts[2]!.url);
     cleanups.push(proxy.close);
     const hosts = [cluster.hosts[0]!, cluster.hosts[1]!, { name: "h3", url: proxy.url }];
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(hosts)));
+    const { engine, lines } = await t.startEngine(testConfig(hosts));
     await engine.runRound();
     proxy.rewrite((path, body) => (path === "/facts" ? body.replace(/"cpu":[0-9.]+/, '"cpu":-5') : body));
     await sleep(700); // past down_after: a host that answers badly is still alive
@@ -182,9 +173,9 @@ describe("engine: lost hosts and fencing", () => {
   });
 
   it("a fence command that succeeds fences the host on its own and the restart goes ahead", async () => {
-    cluster = await startCluster(SPECS);
+    const cluster = await t.startCluster(SPECS);
     const out = join(mkdtempSync(join(tmpdir(), "vmpolicy-fenced-")), "fenced");
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { fence: ["sh", "-c", `echo "$0" >> ${out}`, "{host}"] })));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { fence: ["sh", "-c", `echo "$0" >> ${out}`, "{host}"] }));
     await engine.runRound();
     await cluster.agents[2]!.close();
     await sleep(700);

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { request } from "undici";
+import { afterEach } from "vitest";
 import { type RunningAgent, startAgent } from "../engine/agent/server.js";
 import { defaultConfig, type EngineConfig, type HostConfig } from "../engine/config.js";
 import { SimDriver } from "../engine/drivers/sim.js";
@@ -101,6 +102,33 @@ export async function startEngine(config: EngineConfig, options: Partial<EngineO
   const engine = new Engine({ config, log, timer: false, watch: false, pollMs: 20, ...options });
   await engine.start();
   return { engine, lines };
+}
+
+/**
+ * For a file whose tests start a cluster and an engine: registers an
+ * afterEach that stops the engine last started, closes the cluster last
+ * started, then runs `after` (the file's own clean-up, if any). Tests start
+ * them through the returned functions (the same as `startCluster` and
+ * `startEngine`); a test that starts a second one stops or closes the first.
+ */
+export function engineTestState(after?: () => Promise<void>): { startCluster: typeof startCluster; startEngine: typeof startEngine } {
+  let cluster: TestCluster | null = null;
+  let engine: Engine | null = null;
+  afterEach(async () => {
+    await engine?.stop();
+    await cluster?.close();
+    await after?.();
+    engine = null;
+    cluster = null;
+  });
+  return {
+    startCluster: async (...args) => (cluster = await startCluster(...args)),
+    startEngine: async (...args) => {
+      const started = await startEngine(...args);
+      engine = started.engine;
+      return started;
+    },
+  };
 }
 
 /** VM names per host, as the agents report them now. */

@@ -1,18 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../engine/engine-api.js";
-import type { Engine } from "../engine/engine.js";
-import { journalOf, placement, startCluster, startEngine, testConfig, until, type TestCluster } from "./engine-harness.js";
+import { engineTestState, journalOf, placement, testConfig, until } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-const engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.stop();
-  await cluster?.close();
-  cluster = null;
-});
+const t = engineTestState();
 
 const IMBALANCED = [
   { name: "h1", vms: ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"] },
@@ -23,20 +16,17 @@ const IMBALANCED = [
 describe("engine: journal reconciliation", () => {
   it("an engine stopped mid-migration is followed by one that finishes tracking it, without issuing it again", async () => {
     // 1 GiB at 1 GiB/s: each migration takes a second; the round waits only 0.18 s.
-    cluster = await startCluster(IMBALANCED, { vmMem: 1024, migrationRate: 1024 });
+    const cluster = await t.startCluster(IMBALANCED, { vmMem: 1024, migrationRate: 1024 });
     const config = testConfig(cluster.hosts, { interval: 0.2, cooldown: 60 });
-    const first = await startEngine(config);
-    engines.push(first.engine);
+    const first = await t.startEngine(config);
     await first.engine.runRound();
     const issued = (await journalOf(first.engine)).filter((e) => e.kind === "migrate");
     const started = issued.filter((e) => e.agent_id !== undefined);
     expect(started.map((e) => `${e.vm}:${e.from}->${e.to}`)).toEqual(["a1:h1->h2"]);
     expect(issued.filter((e) => e.phase === "end")).toEqual([]);
     await first.engine.stop();
-    engines.splice(0);
 
-    const second = await startEngine(config);
-    engines.push(second.engine);
+    const second = await t.startEngine(config);
     expect(second.lines.some((l) => /journal: 1 unfinished action\(s\); reconciling/.test(l.msg))).toBe(true);
     // Still running on the agent: tracked as in flight, so the first round does not move a1 again.
     await second.engine.runRound();
@@ -56,7 +46,7 @@ describe("engine: journal reconciliation", () => {
   });
 
   it("settles every crash window from the agents and the facts before the first round", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1", "a2"] },
       { name: "h2", vms: ["b1"] },
       { name: "h3", vms: ["c1", "c2"] },
@@ -80,8 +70,7 @@ describe("engine: journal reconciliation", () => {
       { ...base, id: "w5", phase: "end", vm: "a2", from: "h2", to: "h1", outcome: "completed" },
     ];
     writeFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n" + '{"id":"w6","pha');
-    const { engine, lines: log } = await startEngine(testConfig(cluster.hosts, { journal: path }));
-    engines.push(engine);
+    const { engine, lines: log } = await t.startEngine(testConfig(cluster.hosts, { journal: path }));
     expect(log.some((l) => /truncated last line ignored/.test(l.msg))).toBe(true);
     const ends = (await journalOf(engine)).filter((e) => e.phase === "end" && e.id !== "w5");
     expect(ends.map((e) => [e.id, e.outcome, e.error ?? e.message])).toEqual([

@@ -1,19 +1,12 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ReloadResult } from "../engine/engine-api.js";
 import { Engine, EngineStartError } from "../engine/engine.js";
-import { POLICIES, startCluster, startEngine, testConfig, testLogger, until, type TestCluster } from "./engine-harness.js";
+import { engineTestState, POLICIES, testConfig, testLogger, until } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 function policyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "vmpolicy-reload-"));
@@ -29,11 +22,11 @@ const SPECS = [
 
 describe("engine: hot reload", () => {
   it("a broken file keeps the old set running with reload_error set; the fix loads and clears it", async () => {
-    cluster = await startCluster(SPECS);
+    const cluster = await t.startCluster(SPECS);
     const dir = policyDir();
     const cslb = join(dir, "cslb.policy");
     const good = readFileSync(cslb, "utf8");
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true }), { watch: true, watchDebounceMs: 100 }));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true }), { watch: true, watchDebounceMs: 100 });
     const reloads: ReloadResult[] = [];
     engine.events.on("reload", (r: ReloadResult) => reloads.push(r));
     const before = engine.status().policies;

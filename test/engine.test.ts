@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../engine/engine.js";
-import { journalOf, loads, placement, startCluster, startEngine, testConfig, type TestCluster } from "./engine-harness.js";
+import { describe, expect, it } from "vitest";
+import { engineTestState, journalOf, loads, placement, testConfig } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 // h1 is full (8 busy VMs × 50 = 100% of 4 CPUs), h2 and h3 at 25%: mean 50, CSLB band 40..60.
 const IMBALANCED = [
@@ -20,8 +12,8 @@ const IMBALANCED = [
 
 describe("engine: balancing through real agents", () => {
   it("balances an imbalanced three-host cluster to within the CSLB band and journals every migration", async () => {
-    cluster = await startCluster(IMBALANCED);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const cluster = await t.startCluster(IMBALANCED);
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     const first = await engine.runRound();
     expect(first).toMatchObject({ executed: true, errors: 0 });
     expect(first.actions).toBeGreaterThan(0);
@@ -61,8 +53,7 @@ describe("engine: balancing through real agents", () => {
   });
 
   it("with no hosts configured it runs the embedded thesis testbed and migrates in its first round", async () => {
-    const { engine: e, lines } = await startEngine(testConfig([], { interval: 10 }));
-    engine = e;
+    const { engine: e, lines } = await t.startEngine(testConfig([], { interval: 10 }));
     expect(e.hosts.map((h) => h.name)).toEqual(["xen1", "xen2"]);
     expect(e.hosts.every((h) => /^http:\/\/127\.0\.0\.1:\d+$/.test(h.url))).toBe(true);
     const s = await e.runRound();
@@ -77,13 +68,13 @@ describe("engine: balancing through real agents", () => {
   });
 
   it("rounds never overlap: a second runRound waits for the first; the timer runs rounds on its own", async () => {
-    cluster = await startCluster(IMBALANCED, { vmMem: 256, migrationRate: 1024 }); // 0.25 s per migration
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { interval: 1 })));
+    const cluster = await t.startCluster(IMBALANCED, { vmMem: 256, migrationRate: 1024 }); // 0.25 s per migration
+    let { engine } = await t.startEngine(testConfig(cluster.hosts, { interval: 1 }));
     const [a, b] = await Promise.all([engine.runRound(), engine.runRound()]);
     expect(Date.parse(b.at)).toBeGreaterThanOrEqual(Date.parse(a.at) + a.duration_ms);
     expect(a.duration_ms).toBeGreaterThanOrEqual(200); // it waited for its migration
     await engine.stop();
-    const timed = await startEngine(testConfig(cluster.hosts, { interval: 0.2 }), { timer: true });
+    const timed = await t.startEngine(testConfig(cluster.hosts, { interval: 0.2 }), { timer: true });
     engine = timed.engine;
     const rounds: number[] = [];
     engine.events.on("round", () => rounds.push(Date.now()));
@@ -93,9 +84,9 @@ describe("engine: balancing through real agents", () => {
   });
 
   it("dry run plans and executes nothing", async () => {
-    cluster = await startCluster(IMBALANCED);
+    const cluster = await t.startCluster(IMBALANCED);
     const before = await placement(cluster);
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { dry_run: true })));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { dry_run: true }));
     const s = await engine.runRound();
     expect(s).toMatchObject({ executed: false, actions: 1 });
     expect(engine.lastPlan()!.actions.map((a) => a.kind)).toEqual(["migrate"]);
@@ -106,9 +97,9 @@ describe("engine: balancing through real agents", () => {
   });
 
   it("pause stops execution, resume brings it back", async () => {
-    cluster = await startCluster(IMBALANCED);
+    const cluster = await t.startCluster(IMBALANCED);
     const before = await placement(cluster);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     engine.pause();
     expect(engine.status().paused).toBe(true);
     expect(await engine.runRound()).toMatchObject({ executed: false });
@@ -121,23 +112,23 @@ describe("engine: balancing through real agents", () => {
   });
 
   it("explains the last plan only when asked; unknown hosts are refused", async () => {
-    cluster = await startCluster(IMBALANCED);
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { dry_run: true })));
+    const cluster = await t.startCluster(IMBALANCED);
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { dry_run: true }));
     expect(engine.lastPlan()).toBeNull();
     await engine.runRound();
     expect(engine.lastPlan()!.actions[0]!.explain).toBeUndefined();
     expect(engine.lastPlan({ explain: true })!.actions[0]!.explain?.binding).toEqual({ src: "h1" });
-    expect(() => engine!.setHostState("nope", "maintenance")).toThrow('unknown host "nope" (hosts: h1, h2, h3)');
-    expect(() => engine!.confirmFenced("h1")).toThrow(/host "h1" is not down/);
+    expect(() => engine.setHostState("nope", "maintenance")).toThrow('unknown host "nope" (hosts: h1, h2, h3)');
+    expect(() => engine.confirmFenced("h1")).toThrow(/host "h1" is not down/);
   });
 
   it("an operator's maintenance empties the host and survives what the agent reports", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1", "a2"] },
       { name: "h2", vms: ["b1"] },
       { name: "h3", vms: ["c1"] },
     ]);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     engine.setHostState("h1", "maintenance");
     await engine.runRound();
     expect(engine.status().hosts[0]).toMatchObject({ name: "h1", state: "maintenance", operator_state: "maintenance" });

@@ -2,32 +2,24 @@
  * Edge cases of a running engine: one host, hosts without VMs, every host
  * down. Rounds complete without errors and plan only what is safe.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../engine/engine.js";
-import { sleep, startCluster, startEngine, testConfig, type TestCluster } from "./engine-harness.js";
+import { describe, expect, it } from "vitest";
+import { engineTestState, sleep, testConfig } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 describe("engine: edge cases", () => {
   it("one host, and hosts with no VMs at all: nothing to do, no errors", async () => {
-    cluster = await startCluster([{ name: "solo", vms: ["v1", "v2"] }]);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    let cluster = await t.startCluster([{ name: "solo", vms: ["v1", "v2"] }]);
+    let { engine } = await t.startEngine(testConfig(cluster.hosts));
     expect(await engine.runRound()).toMatchObject({ actions: 0, errors: 0, executed: true });
     await engine.stop();
     await cluster.close();
 
-    cluster = await startCluster([
+    cluster = await t.startCluster([
       { name: "h1", vms: [] },
       { name: "h2", vms: [] },
     ]);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    ({ engine } = await t.startEngine(testConfig(cluster.hosts)));
     expect(await engine.runRound()).toMatchObject({ actions: 0, errors: 0, executed: true });
     expect(engine.status().hosts.map((h) => [h.name, h.state, h.vm_count, h.load])).toEqual([
       ["h1", "up", 0, 0],
@@ -36,11 +28,11 @@ describe("engine: edge cases", () => {
   });
 
   it("every host down and unfenced: alerts only, never a restart; fencing one still finds no up host to restart on", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1"] },
       { name: "h2", vms: ["b1"] },
     ]);
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     for (const a of cluster.agents) await a.close();
     await sleep(700);

@@ -3,19 +3,12 @@
  * round still completes and reports, alerts are logged, and no migration
  * or restart is issued without its journal line.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Engine } from "../engine/engine.js";
 import type { Journal } from "../engine/journal.js";
-import { placement, sleep, startCluster, startEngine, testConfig, type TestCluster } from "./engine-harness.js";
+import { engineTestState, placement, sleep, testConfig } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 function breakJournal(e: Engine): void {
   const journal = (e as unknown as { journal: Journal }).journal;
@@ -24,13 +17,12 @@ function breakJournal(e: Engine): void {
 
 describe("engine: an unwritable journal", () => {
   it("rounds go on and report; the alert is logged; nothing is issued unjournaled", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1", "a2", "a3", "a4", "a5", "a6"] },
       { name: "h2", vms: ["b1"] },
       { name: "h3", vms: ["c1"] },
     ]);
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(cluster.hosts)));
+    const { engine, lines } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     const before = await placement(cluster);
     breakJournal(engine);

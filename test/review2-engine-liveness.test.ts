@@ -10,22 +10,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../engine/engine.js";
-import { journalOf, placement, sleep, startCluster, startEngine, testConfig, until, type TestCluster } from "./engine-harness.js";
+import { describe, expect, it } from "vitest";
+import { engineTestState, journalOf, placement, sleep, testConfig, until } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
 const servers: Server[] = [];
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
+const t = engineTestState(async () => {
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
   }
-  engine = null;
-  cluster = null;
 });
 
 /** A fake agent answering every request with `status` and `body`. */
@@ -38,11 +31,10 @@ async function fakeAgent(status: number, body: string): Promise<string> {
 
 describe("engine: liveness and fencing", () => {
   it("an agent that answers, however badly, is alive: never down, never fenced", async () => {
-    cluster = await startCluster([{ name: "h2", vms: ["b1"] }]);
+    const cluster = await t.startCluster([{ name: "h2", vms: ["b1"] }]);
     const marks = join(mkdtempSync(join(tmpdir(), "vmpolicy-fence-")), "fenced.txt");
     const hosts = [cluster.hosts[0]!, { name: "h8", url: await fakeAgent(401, '{"error":"wrong bearer token"}') }, { name: "h9", url: await fakeAgent(200, "<html>oops</html>") }];
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(hosts, { fence: ["sh", "-c", `echo {host} >> ${marks}`] })));
+    const { engine, lines } = await t.startEngine(testConfig(hosts, { fence: ["sh", "-c", `echo {host} >> ${marks}`] }));
     for (let i = 0; i < 3; i++) {
       await engine.runRound();
       await sleep(300);
@@ -57,21 +49,19 @@ describe("engine: liveness and fencing", () => {
   });
 
   it("refuses the facts of an agent that is another host than the one configured at its URL", async () => {
-    cluster = await startCluster([{ name: "h1", vms: ["a1"] }, { name: "h2", vms: ["b1"] }]);
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig([cluster.hosts[0]!, { name: "h9", url: cluster.hosts[1]!.url }])));
+    const cluster = await t.startCluster([{ name: "h1", vms: ["a1"] }, { name: "h2", vms: ["b1"] }]);
+    const { engine, lines } = await t.startEngine(testConfig([cluster.hosts[0]!, { name: "h9", url: cluster.hosts[1]!.url }]));
     await engine.runRound();
     expect(engine.lastPlan()!.groups["cslb"]).toEqual({ h1: "moderate" });
     expect(lines.some((l) => l.msg === 'host h9: facts rejected (name: its agent is host "h2", not h9 (check the url of h9 in the config)); keeping its last good facts')).toBe(true);
   });
 
   it("a restart that fails is not issued again every round (it waits 30 s, doubling)", async () => {
-    cluster = await startCluster([
+    const cluster = await t.startCluster([
       { name: "h1", vms: ["a1"] },
       { name: "h2", vms: ["b1"] },
     ]);
-    let lines;
-    ({ engine, lines } = await startEngine(testConfig(cluster.hosts)));
+    const { engine, lines } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     await cluster.agents[0]!.close();
     rmSync(join(cluster.storage, "a1.json")); // nothing to restart it from
@@ -89,7 +79,7 @@ describe("engine: liveness and fencing", () => {
 
   it("a migration in flight from a host that is then fenced settles at once, and its VMs restart", async () => {
     // 256 MiB at 16 MiB/s: 16 s per migration, far longer than the test waits.
-    cluster = await startCluster(
+    const cluster = await t.startCluster(
       [
         { name: "h1", vms: ["a1", "a2"] },
         { name: "h2", vms: ["b1"] },
@@ -97,7 +87,7 @@ describe("engine: liveness and fencing", () => {
       ],
       { migrationRate: 16 },
     );
-    ({ engine } = await startEngine(testConfig(cluster.hosts)));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts));
     await engine.runRound();
     engine.setHostState("h1", "maintenance");
     await engine.runRound(); // evacuate starts a1 → h2 and a2 → h3; they are still copying

@@ -6,25 +6,17 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../engine/engine.js";
-import { POLICIES, startCluster, startEngine, testConfig, type TestCluster } from "./engine-harness.js";
+import { describe, expect, it } from "vitest";
+import { engineTestState, POLICIES, testConfig } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 describe("engine: config params on reload", () => {
   it("a reload that drops a param the config sets is refused naming the config's params", async () => {
-    cluster = await startCluster([{ name: "h1", vms: ["a1"] }]);
+    const cluster = await t.startCluster([{ name: "h1", vms: ["a1"] }]);
     const dir = mkdtempSync(join(tmpdir(), "vmpolicy-params-"));
     for (const f of ["cslb.policy", "evacuate.policy"]) copyFileSync(join(POLICIES, f), join(dir, f));
-    ({ engine } = await startEngine(testConfig(cluster.hosts, { policies: [dir], params: ["cslb.band=15"], dry_run: true })));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], params: ["cslb.band=15"], dry_run: true }));
     await engine.runRound();
     expect(engine.lastPlan()!.values["cslb"]!["band"]).toBe(15);
 

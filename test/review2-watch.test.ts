@@ -7,19 +7,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ReloadResult } from "../engine/engine-api.js";
 import type { Engine } from "../engine/engine.js";
-import { POLICIES, startCluster, startEngine, testConfig, until, type TestCluster } from "./engine-harness.js";
+import { engineTestState, POLICIES, testConfig, until } from "./engine-harness.js";
 
-let cluster: TestCluster | null = null;
-let engine: Engine | null = null;
-afterEach(async () => {
-  await engine?.stop();
-  await cluster?.close();
-  engine = null;
-  cluster = null;
-});
+const t = engineTestState();
 
 const FILES = ["cslb.policy", "evacuate.policy"];
 
@@ -29,8 +22,8 @@ function fillFolder(dir: string): void {
 }
 
 async function engineWatching(dir: string): Promise<{ engine: Engine; reloads: ReloadResult[] }> {
-  cluster = await startCluster([{ name: "h1", vms: ["a1", "a2"] }]);
-  ({ engine } = await startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true }), { watch: true, watchDebounceMs: 100 }));
+  const cluster = await t.startCluster([{ name: "h1", vms: ["a1", "a2"] }]);
+  const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true }), { watch: true, watchDebounceMs: 100 });
   const reloads: ReloadResult[] = [];
   engine.events.on("reload", (r: ReloadResult) => reloads.push(r));
   return { engine, reloads };
