@@ -310,6 +310,11 @@ export type AnyNode =
   | Action
   | Expr;
 
+/** The literal `none`, possibly in parentheses: `x == none` is a none test, not a comparison (SPEC 2.5). */
+export function isNoneLiteral(expr: Expr): boolean {
+  return expr.kind === "NoneLit" || (expr.kind === "Paren" && isNoneLiteral(expr.expr));
+}
+
 /** For exhaustive switches: a compile error if a case is missing. */
 export function assertNever(value: never): never {
   throw new Error(`unexpected node: ${JSON.stringify(value)}`);

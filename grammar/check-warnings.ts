@@ -5,7 +5,7 @@
  * what the context recorded as used. docs/diagnostics.md states the exact
  * rules, in particular when a group counts as used.
  */
-import type { Expr, RuleDecl } from "./ast.js";
+import { isNoneLiteral, type Expr, type RuleDecl } from "./ast.js";
 import type { PolicyContext } from "./check-context.js";
 import * as msg from "./messages.js";
 
@@ -85,10 +85,6 @@ function literal(expr: Expr): number | string | undefined {
   if (expr.kind === "Paren") return literal(expr.expr);
   if (expr.kind === "NumberLit" || expr.kind === "DurationLit" || expr.kind === "StringLit") return expr.value;
   return undefined;
-}
-
-function isNoneLiteral(expr: Expr): boolean {
-  return expr.kind === "NoneLit" || (expr.kind === "Paren" && isNoneLiteral(expr.expr));
 }
 
 /** Why `rule` can never plan anything, or null if it might. */

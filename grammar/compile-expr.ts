@@ -6,7 +6,7 @@
  * use three-valued logic (none is "unknown"), so a `when`/`where` that meets
  * none does not hold.
  */
-import { assertNever, type Binary, type Call, type Expr, type Member, type NameRef } from "./ast.js";
+import { assertNever, isNoneLiteral, type Binary, type Call, type Expr, type Member, type NameRef } from "./ast.js";
 import type { CompileContext } from "./compile-context.js";
 import { compileAggregate, compileCount, compilePick, compileQuantifier } from "./compile-binding.js";
 import { resolveStdlib } from "./compile-stdlib.js";
@@ -230,10 +230,6 @@ const FIELD_GETTERS: Readonly<Record<string, (o: Fields) => Value>> = {
   migrating: (o) => o.migrating,
   host: (o) => o.host,
 };
-
-function isNoneLiteral(expr: Expr): boolean {
-  return expr.kind === "NoneLit" || (expr.kind === "Paren" && isNoneLiteral(expr.expr));
-}
 
 function compileBinary(expr: Binary, ctx: CompileContext): Evaluator {
   const left = compileExpr(expr.left, ctx);

@@ -7,7 +7,7 @@
 import type { Call } from "./ast.js";
 import type { CompileContext } from "./compile-context.js";
 import { EvalError, type EvalEnv, type Evaluator, type Value } from "./compile-types.js";
-import { describeValue, isHost, isVm, toScriptArg } from "./compile-values.js";
+import { describeValue, finite, isHost, isVm, toScriptArg } from "./compile-values.js";
 import type { HostView } from "../engine/round-api.js";
 
 /**
@@ -46,7 +46,7 @@ export function compileScriptCall(expr: Call, name: string, args: readonly Evalu
 
 function fromScript(value: unknown, name: string): Value {
   if (value === null || value === undefined) return null;
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "number") return finite(value);
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (Array.isArray(value)) return value.map((v) => fromScript(v, name));
   throw new EvalError(`script ${name}: returned ${typeof value}, expected a number, string, bool, null or a list of those`);

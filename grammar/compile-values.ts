@@ -88,7 +88,7 @@ export function elementName(value: Value): string {
 /** A value as the plan shows it: hosts and VMs by name, none and non-finite numbers as null. */
 export function toJson(value: Value): JsonValue {
   if (value === null) return null;
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "number") return finite(value);
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (Array.isArray(value)) return value.map((v) => toJson(v as Value));
   if (isView(value)) return value.name;
