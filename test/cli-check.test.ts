@@ -130,6 +130,13 @@ describe("vmpolicy check (process)", () => {
     expect(noColor.stdout).not.toContain("\u001b[");
   });
 
+  it("the built bin runs as a program (npx vmpolicy execs it directly): shebang and exec bit survive the build", () => {
+    const r = spawnSync(CLI, ["check", BAD], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", PATH: `${resolve(process.execPath, "..")}:${process.env["PATH"] ?? ""}` } });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("unknown field `lod`");
+  });
+
   it("--help", () => {
     const r = spawnSync(process.execPath, [CLI, "check", "--help"], { encoding: "utf8" });
     expect(r.status).toBe(0);
