@@ -1,5 +1,5 @@
 /**
- * A benchmark module: `bench/*-bench.ts` files export one of these as
+ * A benchmark module: the modules listed in `bench/run.ts` export one of these as
  * default; `bench/run.ts` finds and runs them all. Each result is a flat
  * record of figures that lands, under its key, in the JSON line of
  * `npm run bench -- --json`.

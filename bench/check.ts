@@ -7,7 +7,7 @@
 import { parsePolicy } from "../grammar/parse.js";
 import { checkPolicySet } from "../grammar/checker.js";
 import type { PolicyFile } from "../grammar/ast.js";
-import { medianMs, round, type Benchmark } from "./bench-api.js";
+import { medianMs, round, type Benchmark } from "./api.js";
 
 /** One policy file of about 250 lines; `n` varies names and numbers. */
 export function generatePolicy(n: number): string {

@@ -7,8 +7,8 @@
  * language: one pass for the mean and the groups, the light hosts sorted
  * once, and a cursor over them instead of a scan per heavy host.
  */
-import { createRound } from "../engine/round.js";
-import type { HostView, VmView } from "../engine/round-api.js";
+import { createRound } from "../engine/plan/round.js";
+import type { HostView, VmView } from "../grammar/view.js";
 import type { Facts, Plan, PlanSettings } from "../engine/types.js";
 
 const BAND = 10;

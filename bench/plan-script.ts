@@ -7,11 +7,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { planRound } from "../engine/planner.js";
-import { loadPolicySet } from "../engine/policy-set.js";
-import { median, medianMs, round, type Benchmark } from "./bench-api.js";
+import { planRound } from "../engine/plan/index.js";
+import { loadPolicySet } from "../engine/policy/set.js";
+import { median, medianMs, round, type Benchmark } from "./api.js";
 import { cslbBaseline } from "./cslb-baseline.js";
-import { BENCH_SETTINGS, generateFacts, repoRoot } from "./plan-bench.js";
+import { BENCH_SETTINGS, generateFacts, repoRoot } from "./plan.js";
 
 const bench: Benchmark = {
   name: "plan_10k_script",

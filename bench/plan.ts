@@ -8,12 +8,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import { validateFacts } from "../engine/facts.js";
-import { planRound } from "../engine/planner.js";
+import { validateFacts } from "../engine/plan/facts.js";
+import { planRound } from "../engine/plan/index.js";
 import { mulberry32 } from "../engine/rng.js";
-import { loadPolicySet } from "../engine/policy-set.js";
+import { loadPolicySet } from "../engine/policy/set.js";
 import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../engine/types.js";
-import { median, medianMs, round, type Benchmark } from "./bench-api.js";
+import { median, medianMs, round, type Benchmark } from "./api.js";
 import { cslbBaseline } from "./cslb-baseline.js";
 
 const HOSTS = 10_000;

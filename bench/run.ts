@@ -1,19 +1,21 @@
 /**
- * `npm run bench [-- --json] [-- NAME…]`: runs every `bench/*-bench.ts`
- * module (or those named) one after another, prints a table, and with
+ * `npm run bench [-- --json] [-- NAME…]`: runs every benchmark module of
+ * `BENCHMARKS` (or those named) one after another, prints a table, and with
  * `--json` ends with one JSON line holding every figure.
  */
-import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Benchmark, BenchResult } from "./bench-api.js";
+import type { Benchmark, BenchResult } from "./api.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const json = args.includes("--json");
 const only = args.filter((a) => !a.startsWith("--"));
 
-const files = (await readdir(here)).filter((f) => f.endsWith("-bench.js")).sort();
+/** The modules (in bench/) whose default export is a `Benchmark`, in the order they run. */
+const BENCHMARKS = ["check", "plan", "plan-script", "script", "simulate"];
+
+const files = BENCHMARKS.map((name) => `${name}.js`);
 const results: Record<string, BenchResult> = {};
 for (const file of files) {
   const bench = (await import(pathToFileURL(join(here, file)).href)).default as Benchmark;

@@ -4,9 +4,9 @@
  * The argument is host-like (name, numbers, labels, 20 VM names), the shape
  * the planner passes; figures are medians over batches of calls.
  */
-import type { Benchmark } from "./bench-api.js";
-import { median, round } from "./bench-api.js";
-import { createPolicySandbox, loadSandbox } from "../engine/sandbox.js";
+import type { Benchmark } from "./api.js";
+import { median, round } from "./api.js";
+import { createPolicySandbox, loadSandbox } from "../engine/sandbox/index.js";
 import { DEFAULT_SCRIPT_LIMITS } from "../engine/types.js";
 
 const SOURCE = [

@@ -6,8 +6,8 @@
  * minute, i.e. well under 600 ms per simulated hour.
  */
 import { readFile } from "node:fs/promises";
-import { medianMs, round, type Benchmark } from "./bench-api.js";
-import { loadPolicySet } from "../engine/policy-set.js";
+import { medianMs, round, type Benchmark } from "./api.js";
+import { loadPolicySet } from "../engine/policy/set.js";
 import { simulateOnce } from "../engine/simulator/runner.js";
 import { thesisScenario, withIterations } from "../engine/simulator/scenario.js";
 

@@ -40,7 +40,7 @@ export interface RecentFact {
   readonly seconds_ago: number;
 }
 
-/** A snapshot that passed validation (see `engine/facts.ts`). */
+/** A snapshot that passed validation (see `engine/plan/facts.ts`). */
 export interface Facts {
   readonly hosts: readonly HostFact[];
   readonly migrating: readonly MigrationFact[];
@@ -55,53 +55,8 @@ export interface FactError {
 
 // ---------------------------------------------------------------- plan (SPEC 3)
 
-/** A JSON rendering of a language value: hosts and VMs by name, none as null. */
-export type JsonValue = number | string | boolean | null | JsonValue[];
-
-/** `--explain`: what led to an action or a skip. */
-export interface Explanation {
-  /** The `for each` element, by its name in the rule (`src`), as a JSON value. */
-  readonly binding: Readonly<Record<string, JsonValue>>;
-  /** The rule's `let` values at the time of the action, in order. */
-  readonly lets: Readonly<Record<string, JsonValue>>;
-}
-
-export type PlannedAction =
-  | { readonly kind: "migrate"; readonly vm: string; readonly from: string; readonly to: string; readonly rule: string; readonly explain?: Explanation }
-  | { readonly kind: "restart"; readonly vm: string; readonly from: string; readonly to: string; readonly rule: string; readonly explain?: Explanation }
-  | { readonly kind: "alert"; readonly message: string; readonly rule: string; readonly explain?: Explanation };
-
-/**
- * A refused action. `kind` is what would have been planned (`migrate`,
- * `restart`, `evacuate`, `recover`, `alert`); `vm`, `host`, `from`, `to` are
- * present where known; `constraint` names the constraint that refused it.
- */
-export interface SkippedAction {
-  readonly kind: "migrate" | "restart" | "evacuate" | "recover" | "alert";
-  readonly vm?: string;
-  readonly host?: string;
-  readonly from?: string;
-  readonly to?: string;
-  readonly rule: string;
-  readonly reason: string;
-  readonly constraint?: string;
-  readonly explain?: Explanation;
-}
-
-export interface PlanError {
-  readonly rule: string;
-  readonly message: string;
-}
-
-export interface Plan {
-  readonly actions: PlannedAction[];
-  readonly skipped: SkippedAction[];
-  readonly errors: PlanError[];
-  /** Per policy, per host: the group at the start of the round (hosts with no group are left out). */
-  readonly groups: Record<string, Record<string, string>>;
-  /** Per policy: its params and top-level lets, in declaration order. */
-  readonly values: Record<string, Record<string, JsonValue>>;
-}
+// The plan is what compiled policies produce, so the language side owns its shape.
+export type { JsonValue, Explanation, PlannedAction, SkippedAction, PlanError, Plan } from "../grammar/view.js";
 
 // ---------------------------------------------------------------- settings
 

@@ -266,7 +266,9 @@ export interface Call extends Node {
   readonly args: readonly Expr[];
 }
 
-export type AggregateFn = "sum" | "avg" | "min" | "max" | "median" | "stddev";
+import type { AggregateFn } from "../stdlib/aggregates.js";
+
+export type { AggregateFn };
 export const AGGREGATE_FUNCTIONS: readonly AggregateFn[] = ["sum", "avg", "min", "max", "median", "stddev"];
 
 /** `AGG(VALUE for BINDING)` */

@@ -11,7 +11,7 @@ import { hostSite, isHostLocal } from "./compile-cache.js";
 import { compileExpr } from "./compile-expr.js";
 import { EvalError, ensureGroups, type EvalEnv, type Evaluator, type Value } from "./compile-types.js";
 import { compareForOrder, describeValue, finite, isHost, isVm } from "./compile-values.js";
-import type { HostView, VmView } from "../engine/round-api.js";
+import type { HostView, VmView } from "./view.js";
 
 const EMPTY: readonly Value[] = Object.freeze([]);
 

@@ -13,7 +13,7 @@ import type { Binding, Expr } from "./ast.js";
 import type { CompileContext } from "./compile-context.js";
 import type { EvalEnv, Evaluator, Value } from "./compile-types.js";
 import { compareForOrder } from "./compile-values.js";
-import type { HostView } from "../engine/round-api.js";
+import type { HostView } from "./view.js";
 
 /** Host fields that change only when the host itself takes part in a planned move (or never). */
 const HOST_LOCAL_FIELDS = new Set([

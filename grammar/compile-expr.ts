@@ -13,7 +13,7 @@ import { resolveStdlib } from "./compile-stdlib.js";
 import { EvalError, ensureGroups, type EvalEnv, type Evaluator, type Labels, type Value } from "./compile-types.js";
 import { compileScriptCall } from "./compile-script.js";
 import { finite, labelOf, valueEquals } from "./compile-values.js";
-import type { HostView, VmView } from "../engine/round-api.js";
+import type { HostView, VmView } from "./view.js";
 
 /** Compiles `expr` of the context's policy into a closure. */
 export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {

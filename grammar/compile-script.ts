@@ -8,7 +8,7 @@ import type { Call } from "./ast.js";
 import type { CompileContext } from "./compile-context.js";
 import { EvalError, type EvalEnv, type Evaluator, type Value } from "./compile-types.js";
 import { describeValue, finite, isHost, isVm, toScriptArg } from "./compile-values.js";
-import type { HostView } from "../engine/round-api.js";
+import type { HostView } from "./view.js";
 
 /**
  * A call into the policy's QuickJS sandbox: arguments cross as JSON

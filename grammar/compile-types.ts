@@ -2,10 +2,10 @@
  * What the compiler hands the planner: every expression of a checked policy
  * set turned once into a closure over an evaluation environment, plus the
  * shape of each declaration (params, lets, groups, constraints, rules) so
- * `engine/planner.ts` can run a round without ever seeing the AST.
+ * `engine/plan/index.ts` can run a round without ever seeing the AST.
  */
 import type { Position } from "./ast.js";
-import type { HostView, RoundState, VmView } from "../engine/round-api.js";
+import type { HostView, RoundState, VmView } from "./view.js";
 
 /** A label map as `host.labels` gives it. */
 export type Labels = Readonly<Record<string, string>>;
@@ -21,7 +21,7 @@ export type Evaluator = (env: EvalEnv) => Value;
 
 /**
  * The sandbox side of a policy's `script` blocks, as the planner sees it
- * (the QuickJS sandbox of `engine/sandbox.ts` satisfies it).
+ * (the QuickJS sandbox of `engine/sandbox/index.ts` satisfies it).
  */
 export interface ScriptRunner {
   beginRound(): void;
@@ -176,7 +176,7 @@ export interface CompiledPolicy {
   readonly constraints: readonly CompiledConstraint[];
   readonly rules: readonly CompiledRule[];
   readonly scripts: readonly CompiledScript[];
-  /** The policy's script sandbox, attached by `engine/policy-set.ts` when it has scripts. */
+  /** The policy's script sandbox, attached by `engine/policy/set.ts` when it has scripts. */
   runner: ScriptRunner | null;
 }
 

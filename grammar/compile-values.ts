@@ -3,8 +3,8 @@
  * planner: telling hosts from VMs, equality, the sort order of `by` keys,
  * and the JSON rendering that plans use (hosts and VMs by name, none as null).
  */
-import type { HostView, VmView } from "../engine/round-api.js";
-import type { JsonValue } from "../engine/types.js";
+import type { HostView, VmView } from "./view.js";
+import type { JsonValue } from "./view.js";
 import type { Labels, Value } from "./compile-types.js";
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The compiler: a checked policy set (no errors) becomes a
- * `CompiledPolicySet` of closures that `engine/planner.ts` runs. Every
+ * `CompiledPolicySet` of closures that `engine/plan/index.ts` runs. Every
  * expression is compiled once here; a round only calls closures. Params set
  * from outside (`--param`, the engine config) replace declared values here.
  */
@@ -30,7 +30,7 @@ export type { CompiledPolicySet, CompiledPolicy } from "./compile-types.js";
 export interface CompileOptions {
   /**
    * Param values that replace the declared ones, keyed `policy.name`, already
-   * of the param's type (see `engine/params.ts`, which parses `--param`).
+   * of the param's type (see `engine/policy/params.ts`, which parses `--param`).
    */
   readonly params?: ReadonlyMap<string, number | string | boolean>;
 }

@@ -1,12 +1,62 @@
 /**
- * The contract between compiled policies and the planner core: the projected
- * cluster of one round as compiled closures see it (`HostView`, `VmView`) and
- * the operations that plan actions (`RoundState`). The core
- * (`engine/round.ts`) knows nothing of the language; the compiler knows
- * nothing of how refusals are decided. Both sides are hot paths: fields are
+ * What a policy may see and what it produces: the projected cluster of one
+ * round as compiled closures see it (`HostView`, `VmView`), the operations
+ * that plan actions (`RoundState`) and the plan they build (`Plan`). The
+ * language owns this contract; the planner core (`engine/plan/round.ts`)
+ * implements it and knows nothing of the language, and the compiler knows
+ * nothing of how refusals are decided. Imports nothing from `engine/`. Both sides are hot paths: fields are
  * plain properties or cheap getters, never allocations.
  */
-import type { Explanation, HostStateName, Plan, PlanError, SkippedAction } from "./types.js";
+import type { HostStateName } from "./types.js";
+
+/** A JSON rendering of a language value: hosts and VMs by name, none as null. */
+export type JsonValue = number | string | boolean | null | JsonValue[];
+
+/** `--explain`: what led to an action or a skip. */
+export interface Explanation {
+  /** The `for each` element, by its name in the rule (`src`), as a JSON value. */
+  readonly binding: Readonly<Record<string, JsonValue>>;
+  /** The rule's `let` values at the time of the action, in order. */
+  readonly lets: Readonly<Record<string, JsonValue>>;
+}
+
+export type PlannedAction =
+  | { readonly kind: "migrate"; readonly vm: string; readonly from: string; readonly to: string; readonly rule: string; readonly explain?: Explanation }
+  | { readonly kind: "restart"; readonly vm: string; readonly from: string; readonly to: string; readonly rule: string; readonly explain?: Explanation }
+  | { readonly kind: "alert"; readonly message: string; readonly rule: string; readonly explain?: Explanation };
+
+/**
+ * A refused action. `kind` is what would have been planned (`migrate`,
+ * `restart`, `evacuate`, `recover`, `alert`); `vm`, `host`, `from`, `to` are
+ * present where known; `constraint` names the constraint that refused it.
+ */
+export interface SkippedAction {
+  readonly kind: "migrate" | "restart" | "evacuate" | "recover" | "alert";
+  readonly vm?: string;
+  readonly host?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly rule: string;
+  readonly reason: string;
+  readonly constraint?: string;
+  readonly explain?: Explanation;
+}
+
+export interface PlanError {
+  readonly rule: string;
+  readonly message: string;
+}
+
+export interface Plan {
+  readonly actions: PlannedAction[];
+  readonly skipped: SkippedAction[];
+  readonly errors: PlanError[];
+  /** Per policy, per host: the group at the start of the round (hosts with no group are left out). */
+  readonly groups: Record<string, Record<string, string>>;
+  /** Per policy: its params and top-level lets, in declaration order. */
+  readonly values: Record<string, Record<string, JsonValue>>;
+}
+
 
 /** A host in the projected cluster: every derived field reflects the actions planned so far. */
 export interface HostView {

@@ -11,7 +11,7 @@ import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/di
 import { parsePolicy } from "../../grammar/parse.js";
 import { renderDiagnostics, renderDiagnosticsJson } from "../../grammar/render-diagnostics.js";
 import type { ScriptAnalyzer } from "../../grammar/types.js";
-import { readPolicySources } from "../../engine/policy-files.js";
+import { readPolicySources } from "../../engine/policy/files.js";
 
 interface CheckOptions {
   json?: boolean;

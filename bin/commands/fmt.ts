@@ -8,7 +8,7 @@ import { chmod, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Diagnostic } from "../../grammar/diagnostics.js";
 import { formatPolicy } from "../../grammar/format.js";
-import { readPolicySources } from "../../engine/policy-files.js";
+import { readPolicySources } from "../../engine/policy/files.js";
 
 interface FmtOptions {
   check?: boolean;

@@ -8,11 +8,11 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
 import { useColor } from "./check.js";
-import { formatFactErrors, parseFactsJson } from "../../engine/facts.js";
-import { describeFsError, readPolicySources } from "../../engine/policy-files.js";
-import { loadPolicySet } from "../../engine/policy-set.js";
-import { planRound } from "../../engine/planner.js";
-import { renderPlan } from "../../engine/render-plan.js";
+import { formatFactErrors, parseFactsJson } from "../../engine/plan/facts.js";
+import { describeFsError, readPolicySources } from "../../engine/policy/files.js";
+import { loadPolicySet } from "../../engine/policy/set.js";
+import { planRound } from "../../engine/plan/index.js";
+import { renderPlan } from "../../engine/plan/render.js";
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from "../../engine/types.js";
 
 interface PlanOptions {

@@ -12,11 +12,11 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { pino, type Logger } from "pino";
-import { loadEngineConfig, type EngineConfig } from "../../engine/config.js";
-import { Engine, EngineStartError } from "../../engine/engine.js";
-import { HttpApiStartError, startHttpApi, type RunningHttpApi } from "../../engine/http-api.js";
-import { checkListen, parseListen } from "../../engine/listen-guard.js";
-import { EngineMetrics, wireEngineMetrics } from "../../engine/metrics.js";
+import { loadEngineConfig, type EngineConfig } from "../../engine/run/config.js";
+import { Engine, EngineStartError } from "../../engine/run/engine.js";
+import { HttpApiStartError, startHttpApi, type RunningHttpApi } from "../../engine/http/server.js";
+import { checkListen, parseListen } from "../../engine/listen.js";
+import { EngineMetrics, wireEngineMetrics } from "../../engine/http/metrics.js";
 
 interface RunFlags {
   config?: string;

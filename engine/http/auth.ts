@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { errorBody } from "./http-errors.js";
+import { errorBody } from "./errors.js";
 
 /** Methods that only read; everything else changes something. */
 export const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -14,8 +14,8 @@
  */
 import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { READ_METHODS } from "./http-auth.js";
-import { errorBody } from "./http-errors.js";
+import { READ_METHODS } from "./auth.js";
+import { errorBody } from "./errors.js";
 
 /** The host part of a `Host` header (`[::1]:7070` → `::1`, `a:80` → `a`). */
 function hostOf(header: string): string {

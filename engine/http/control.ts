@@ -1,11 +1,11 @@
 /**
- * The contract between the engine's core (`engine/engine.ts`: rounds,
- * journal, reload, fencing) and its front ends (`engine/http-api.ts`, the
+ * The contract between the engine's core (`engine/run/engine.ts`: rounds,
+ * journal, reload, fencing) and its front ends (`engine/http/server.ts`, the
  * `run` command, signal handlers). The HTTP layer only validates requests
  * and calls these methods; it never touches the loop's state directly.
  */
-import type { Diagnostic } from "../grammar/diagnostics.js";
-import type { HostStateName, Plan } from "./types.js";
+import type { Diagnostic } from "../../grammar/diagnostics.js";
+import type { HostStateName, Plan } from "../types.js";
 
 export interface PolicyInfo {
   readonly name: string;

@@ -9,8 +9,8 @@
  * server in its own error shape.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { EngineRequestError } from "./engine-api.js";
-import { locateJsonError } from "./json-errors.js";
+import { EngineRequestError } from "./control.js";
+import { locateJsonError } from "../json-errors.js";
 
 /** The body of every error answer. */
 export function errorBody(message: string, extra: Record<string, unknown> = {}): { error: string } & Record<string, unknown> {

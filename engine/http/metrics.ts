@@ -8,9 +8,9 @@
  */
 import type { EventEmitter } from "node:events";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { HOST_STATES } from "../grammar/types.js";
-import type { EngineStatus, JournalEntry, ReloadResult, RoundSummary } from "./engine-api.js";
-import type { Plan } from "./types.js";
+import { HOST_STATES } from "../../grammar/types.js";
+import type { EngineStatus, JournalEntry, ReloadResult, RoundSummary } from "./control.js";
+import type { Plan } from "../types.js";
 
 export interface EngineMetricsOptions {
   /** Where the scrape-time gauges come from (set later with `setStatusSource` when the engine is built after the metrics). */
@@ -191,7 +191,7 @@ export class EngineMetrics {
 
 /**
  * Subscribes the metrics to the engine's events (`round`, `action`,
- * `reload`, `host`; see engine/engine.ts). Returns the unsubscribe function.
+ * `reload`, `host`; see engine/run/engine.ts). Returns the unsubscribe function.
  */
 export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics): () => void {
   const onRound = (s: RoundSummary, p: Plan | null) => metrics.roundFinished(s, p);

@@ -4,9 +4,9 @@
  * and shapes the answer; the engine's state is never touched directly.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { EngineControl } from "./engine-api.js";
-import { errorBody } from "./http-errors.js";
-import { DEFAULT_DECISIONS, MAX_DECISIONS, decisionsQuery, hostParams, hostStateBody, noQuery, planQuery } from "./http-schemas.js";
+import type { EngineControl } from "./control.js";
+import { errorBody } from "./errors.js";
+import { DEFAULT_DECISIONS, MAX_DECISIONS, decisionsQuery, hostParams, hostStateBody, noQuery, planQuery } from "./schemas.js";
 import type { EngineMetrics } from "./metrics.js";
 
 /**

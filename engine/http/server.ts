@@ -5,16 +5,19 @@
  * error as `{ error }` JSON. The `run` command and the tests start the API
  * through this one function; `buildHttpApp` is the same app unbound, for
  * `inject` tests.
+ *
+ * Room `engine/http/`: the engine's HTTP API. It serves an `EngineControl`
+ * (`control.ts`) and never imports `engine/run/`, which implements it.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
-import type { EngineControl } from "./engine-api.js";
-import { READ_METHODS, registerAuth } from "./http-auth.js";
-import { registerBrowserGuard } from "./http-browser-guard.js";
-import { errorBody, registerErrorHandling, routerErrors, schemaMessage } from "./http-errors.js";
-import { registerEngineRoutes } from "./http-routes.js";
-import { hostParams } from "./http-schemas.js";
-import { checkListen, parseListen } from "./listen-guard.js";
+import type { EngineControl } from "./control.js";
+import { READ_METHODS, registerAuth } from "./auth.js";
+import { registerBrowserGuard } from "./browser-guard.js";
+import { errorBody, registerErrorHandling, routerErrors, schemaMessage } from "./errors.js";
+import { registerEngineRoutes } from "./routes.js";
+import { hostParams } from "./schemas.js";
+import { checkListen, parseListen } from "../listen.js";
 import type { EngineMetrics } from "./metrics.js";
 
 export interface HttpApiOptions {

@@ -1,18 +1,17 @@
 /**
  * The projected cluster of one round: mutable host and VM nodes that
- * implement the read-only `HostView` / `VmView` of `round-api.ts`. Derived
+ * implement the read-only `HostView` / `VmView` of `grammar/view.ts`. Derived
  * fields are plain properties recomputed only when a planned action moves a
  * VM, so compiled policies read them at property-access cost.
  */
-import type { HostStateName } from "./types.js";
-import type { Facts, HostFact, MigrationFact, PlannedAction, VmFact } from "./types.js";
-import type { HostView, VmView } from "./round-api.js";
+import type { HostStateName } from "../types.js";
+import type { Facts, HostFact, MigrationFact, PlannedAction, VmFact } from "../types.js";
+import type { HostView, VmView } from "../../grammar/view.js";
 import { vmRanks } from "./vm-order.js";
 
-/** Code-unit order, the "by name" order of SPEC 2.3 (locale-independent, so plans are byte-identical everywhere). */
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+import { compareNames } from "../names.js";
+
+export { compareNames };
 
 /** A host of the projected cluster; the planner updates it as actions are planned. */
 export class HostNode implements HostView {

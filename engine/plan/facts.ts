@@ -4,10 +4,10 @@
  * here, so the planner never meets a negative CPU, a duplicate name or an
  * in-flight migration naming an unknown host.
  */
-import { suggest } from "../grammar/suggest.js";
-import { HOST_STATES } from "../grammar/types.js";
-import { locateJsonError } from "./json-errors.js";
-import type { FactError, Facts, HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "./types.js";
+import { suggest } from "../../grammar/suggest.js";
+import { HOST_STATES } from "../../grammar/types.js";
+import { locateJsonError } from "../json-errors.js";
+import type { FactError, Facts, HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "../types.js";
 
 /** What `validateFacts` and `parseFactsJson` return. */
 export type FactsResult = { ok: true; facts: Facts } | { ok: false; errors: FactError[] };

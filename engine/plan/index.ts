@@ -8,12 +8,16 @@
  *   4. all rules of all policies by priority (higher first), then set order,
  *      then position in the file; each `for each` runs its bindings in `by`
  *      order (ties by name), `when`/`let` in written order, then actions.
+ *
+ * Room `engine/plan/`: the pure planner (facts validation, projected cluster,
+ * refusals, placement, rendering). No I/O, no clock. Imports `grammar/` and
+ * the shared `engine/*.ts` only.
  */
-import { ensureGroups, EvalError, type CompiledConstraint, type CompiledPolicy, type CompiledPolicySet, type CompiledRule, type EvalEnv, type Value } from "../grammar/compile-types.js";
-import { compareForOrder, describeValue, elementName, isHost, isVm, toJson } from "../grammar/compile-values.js";
+import { ensureGroups, EvalError, type CompiledConstraint, type CompiledPolicy, type CompiledPolicySet, type CompiledRule, type EvalEnv, type Value } from "../../grammar/compile-types.js";
+import { compareForOrder, describeValue, elementName, isHost, isVm, toJson } from "../../grammar/compile-values.js";
 import { createRound } from "./round.js";
-import type { ActionOrigin, HostView, PlacementConstraint, RoundState, VmView } from "./round-api.js";
-import type { Explanation, Facts, JsonValue, Plan, PlanSettings } from "./types.js";
+import type { ActionOrigin, HostView, PlacementConstraint, RoundState, VmView } from "../../grammar/view.js";
+import type { Explanation, Facts, JsonValue, Plan, PlanSettings } from "../types.js";
 
 /** Plans one round. Never throws for a policy's fault: evaluation failures land in `errors`. */
 export function planRound(set: CompiledPolicySet, facts: Facts, settings: PlanSettings): Plan {

@@ -8,7 +8,7 @@
  */
 import type { HostNode, VmNode } from "./cluster.js";
 import { constraintRefusal, fmtNumber, type Limits } from "./refusals.js";
-import type { PlacementConstraint } from "./round-api.js";
+import type { PlacementConstraint } from "../../grammar/view.js";
 
 /** A constraint refusal met on the way to the chosen host. */
 export interface RefusedHost {

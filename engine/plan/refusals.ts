@@ -5,8 +5,8 @@
  * they can never disagree.
  */
 import type { HostNode, VmNode } from "./cluster.js";
-import type { PlacementConstraint } from "./round-api.js";
-import type { PlannedAction } from "./types.js";
+import type { PlacementConstraint } from "../../grammar/view.js";
+import type { PlannedAction } from "../types.js";
 
 /** A refusal: the reason a skip reports, and the constraint's name when a constraint refused. */
 export interface Refusal {

@@ -5,7 +5,7 @@
  * Colour is the caller's decision (a TTY without NO_COLOR).
  */
 import pc from "picocolors";
-import type { Explanation, JsonValue, Plan, PlannedAction, SkippedAction } from "./types.js";
+import type { Explanation, JsonValue, Plan, PlannedAction, SkippedAction } from "../types.js";
 
 export interface RenderOptions {
   readonly color: boolean;

@@ -1,5 +1,5 @@
 /**
- * The planner core of one round (`RoundState` of `round-api.ts`): it holds
+ * The planner core of one round (`RoundState` of `grammar/view.ts`): it holds
  * the projected cluster, decides every refusal of SPEC 2.6 and 2.7 through
  * `refusals.ts`, places evacuated and recovered VMs through `placement.ts`,
  * and records actions, skips and errors in the order they happen. It knows
@@ -16,8 +16,8 @@ import {
   type Limits,
   type Refusal,
 } from "./refusals.js";
-import type { ActionOrigin, HostView, PlacementConstraint, RoundState, VmView } from "./round-api.js";
-import type { Explanation, Facts, Plan, PlanError, PlannedAction, PlanSettings, SkippedAction } from "./types.js";
+import type { ActionOrigin, HostView, PlacementConstraint, RoundState, VmView } from "../../grammar/view.js";
+import type { Explanation, Facts, Plan, PlanError, PlannedAction, PlanSettings, SkippedAction } from "../types.js";
 
 /** At most this many constraint refusals are listed per placed VM; the rest are summed up in one more skip. */
 export const MAX_LISTED_CONSTRAINT_REFUSALS = 3;

@@ -5,7 +5,7 @@
  * the list of all VMs, and a snapshot planned twice (the `plan` command with
  * `--explain` and without, the benchmark) sorts once: `Facts` are immutable.
  */
-import type { Facts } from "./types.js";
+import type { Facts } from "../types.js";
 
 /** `rank[p]` is the name-order position of the VM at traversal position `p` (hosts and their VMs as the snapshot lists them). */
 const cache = new WeakMap<Facts, Uint32Array>();

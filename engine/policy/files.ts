@@ -49,10 +49,10 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-/** The package's own `policies/` folder (from `engine/` in the sources, `dist/engine/` when built). */
+/** The package's own `policies/` folder (from `engine/policy/` in the sources, `dist/engine/policy/` when built). */
 export function shippedPoliciesDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ["..", "../.."]) {
+  for (const up of ["../..", "../../.."]) {
     const dir = resolve(here, up, "policies");
     if (existsSync(join(dir, "cslb.policy"))) return dir;
   }

@@ -5,10 +5,10 @@
  * Problems come back as diagnostics (file `--param`, or the source named) so every front end
  * shows them like any other policy error.
  */
-import type { Span } from "../grammar/ast.js";
-import type { ParamType } from "../grammar/compile-types.js";
-import { makeDiagnostic, type Diagnostic } from "../grammar/diagnostics.js";
-import { suggest } from "../grammar/suggest.js";
+import type { Span } from "../../grammar/ast.js";
+import type { ParamType } from "../../grammar/compile-types.js";
+import { makeDiagnostic, type Diagnostic } from "../../grammar/diagnostics.js";
+import { suggest } from "../../grammar/suggest.js";
 
 /** A param as a policy declares it. */
 export interface DeclaredParam {

@@ -4,18 +4,21 @@
  * script sandboxes. The engine (load and hot reload), `vmpolicy plan` and
  * the simulator all load policies through `loadPolicySet`, so a set that
  * one accepts the others accept too.
+ *
+ * Room `engine/policy/`: reading and compiling a policy set (files, params,
+ * set). Imports `grammar/`, `engine/sandbox/` and the shared `engine/*.ts`.
  */
 import { createHash } from "node:crypto";
-import type { PolicyFile } from "../grammar/ast.js";
-import { checkPolicySet } from "../grammar/checker.js";
-import { compilePolicySet, paramType } from "../grammar/compile.js";
-import type { CompiledPolicySet } from "../grammar/compile-types.js";
-import { compareDiagnostics, hasErrors, type Diagnostic } from "../grammar/diagnostics.js";
-import type { ScriptAnalyzer } from "../grammar/types.js";
-import { parsePolicy } from "../grammar/parse.js";
+import type { PolicyFile } from "../../grammar/ast.js";
+import { checkPolicySet } from "../../grammar/checker.js";
+import { compilePolicySet, paramType } from "../../grammar/compile.js";
+import type { CompiledPolicySet } from "../../grammar/compile-types.js";
+import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/diagnostics.js";
+import type { ScriptAnalyzer } from "../../grammar/types.js";
+import { parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "./params.js";
-import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "./sandbox.js";
-import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "./types.js";
+import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../sandbox/index.js";
+import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
 
 export interface PolicySource {
   readonly file: string;

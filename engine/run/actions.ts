@@ -10,12 +10,12 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { HostConfig } from "./config.js";
-import type { JournalEntry } from "./engine-api.js";
-import { type AgentPort, definitelyRefused } from "./engine-agents.js";
-import type { HostTracker, InFlight } from "./engine-facts.js";
+import type { JournalEntry } from "../http/control.js";
+import { type AgentPort, definitelyRefused } from "./agents.js";
+import type { HostTracker, InFlight } from "./gather.js";
 import type { Fencer } from "./fencing.js";
 import { type Journal, newActionId } from "./journal.js";
-import type { PlannedAction, RecentFact } from "./types.js";
+import type { PlannedAction, RecentFact } from "../types.js";
 
 type Outcome = "completed" | "failed" | "lost";
 

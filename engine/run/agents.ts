@@ -5,7 +5,7 @@
  * port rather than to HTTP, so the loop reads as "ask the host", and
  * errors keep the client's messages (host, URL, route, reason).
  */
-import { AgentClient, AgentClientError } from "./agent-client.js";
+import { AgentClient, AgentClientError } from "../hosts/client.js";
 import type { HostConfig } from "./config.js";
 
 /** How an action on an agent stands (`GET /migrations/ID`, `GET /restarts/ID`). */

@@ -1,12 +1,12 @@
 /**
- * The value checks behind `engine/config.ts`: durations, sizes, addresses,
+ * The value checks behind `engine/run/config.ts`: durations, sizes, addresses,
  * URLs and the "did you mean" suggestion for unknown keys. Kept apart from
  * the key table so each check can be tested and reused (the run command's
  * flags go through the same parsers as the file).
  */
 
-import { suggest } from "../grammar/suggest.js";
-import { listenParts } from "./listen-guard.js";
+import { suggest } from "../../grammar/suggest.js";
+import { listenParts } from "../listen.js";
 
 /** One problem in a config, e.g. `{ path: "hosts[1].url", message: "must be an http(s) URL" }`. */
 export interface ConfigError {

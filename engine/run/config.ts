@@ -9,12 +9,12 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { paramType } from "../grammar/compile.js";
-import { hasErrors } from "../grammar/diagnostics.js";
-import { parsePolicy } from "../grammar/parse.js";
-import { resolveParams, type DeclaredParam } from "./params.js";
-import { readPolicySources } from "./policy-files.js";
-import type { ScriptLimits } from "./types.js";
+import { paramType } from "../../grammar/compile.js";
+import { hasErrors } from "../../grammar/diagnostics.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { resolveParams, type DeclaredParam } from "../policy/params.js";
+import { readPolicySources } from "../policy/files.js";
+import type { ScriptLimits } from "../types.js";
 import {
   type Checked,
   type ConfigError,

@@ -15,24 +15,27 @@
  * - `reload` (result: ReloadResult) after every reload attempt.
  * - `host`   ({ host, state: "down" | "up" | "fenced" }) on transitions.
  * Counters: `roundsTotal`, `reloadFailures`.
+ *
+ * Room `engine/run/`: the running engine, the only part that keeps time and
+ * acts. May import every other room of `engine/` except `simulator/`.
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { CompiledPolicySet } from "../grammar/compile.js";
-import type { Diagnostic } from "../grammar/diagnostics.js";
+import type { CompiledPolicySet } from "../../grammar/compile.js";
+import type { Diagnostic } from "../../grammar/diagnostics.js";
 import type { EngineConfig, HostConfig } from "./config.js";
 import { startEmbeddedCluster, type EmbeddedCluster } from "./embedded-cluster.js";
-import { ActionRunner } from "./engine-actions.js";
-import { type AgentPort, HttpAgents } from "./engine-agents.js";
-import { EngineRequestError } from "./engine-api.js";
-import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadError, ReloadResult, RoundSummary } from "./engine-api.js";
-import { HostTracker } from "./engine-facts.js";
-import { formatDiagnostic, loadEngineSet, watchPolicies } from "./engine-reload.js";
-import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from "./engine-round.js";
-import { CpuSmoother } from "./engine-smoothing.js";
+import { ActionRunner } from "./actions.js";
+import { type AgentPort, HttpAgents } from "./agents.js";
+import { EngineRequestError } from "../http/control.js";
+import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadError, ReloadResult, RoundSummary } from "../http/control.js";
+import { HostTracker } from "./gather.js";
+import { formatDiagnostic, loadEngineSet, watchPolicies } from "./reload.js";
+import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from "./round.js";
+import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
-import type { Facts, Plan } from "./types.js";
+import type { Facts, Plan } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
 export class EngineStartError extends Error {

@@ -6,13 +6,13 @@
  * agent's bad or missing answer never spoils the others'.
  */
 import type { Logger } from "pino";
-import { AgentClientError } from "./agent-client.js";
+import { AgentClientError } from "../hosts/client.js";
 import type { HostConfig } from "./config.js";
-import type { AgentPort } from "./engine-agents.js";
-import { compareNames } from "./cluster.js";
-import type { CpuSmoother } from "./engine-smoothing.js";
-import { validateFacts } from "./facts.js";
-import type { HostFact, HostStateName, MigrationFact, RecentFact } from "./types.js";
+import type { AgentPort } from "./agents.js";
+import { compareNames } from "../names.js";
+import type { CpuSmoother } from "./smoothing.js";
+import { validateFacts } from "../plan/facts.js";
+import type { HostFact, HostStateName, MigrationFact, RecentFact } from "../types.js";
 
 /** What the engine knows about one host. */
 export interface HostRecord {

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { JournalEntry } from "./engine-api.js";
+import type { JournalEntry } from "../http/control.js";
 
 /** A line that could not be read, with its 1-based number. */
 export interface JournalProblem {

@@ -9,12 +9,12 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "pino";
-import type { Diagnostic } from "../grammar/diagnostics.js";
-import type { PolicyInfo } from "./engine-api.js";
-import { readPolicySources } from "./policy-files.js";
-import { loadPolicySet } from "./policy-set.js";
-import type { CompiledPolicySet } from "../grammar/compile.js";
-import type { ScriptLimits } from "./types.js";
+import type { Diagnostic } from "../../grammar/diagnostics.js";
+import type { PolicyInfo } from "../http/control.js";
+import { readPolicySources } from "../policy/files.js";
+import { loadPolicySet } from "../policy/set.js";
+import type { CompiledPolicySet } from "../../grammar/compile.js";
+import type { ScriptLimits } from "../types.js";
 
 /** A set compiled without errors, ready to swap in. */
 export interface LoadedSet {

@@ -4,12 +4,12 @@
  * and the hosts' part of `/status`. The Engine does the I/O around these (gathering, executing,
  * journaling); keeping them apart keeps the loop readable.
  */
-import type { CompiledPolicySet } from "../grammar/compile.js";
-import { validateFacts } from "./facts.js";
-import { planRound } from "./planner.js";
-import type { HostStatus } from "./engine-api.js";
-import type { HostTracker } from "./engine-facts.js";
-import type { Facts, FactError, Plan, PlannedAction, PlanSettings, SkippedAction } from "./types.js";
+import type { CompiledPolicySet } from "../../grammar/compile.js";
+import { validateFacts } from "../plan/facts.js";
+import { planRound } from "../plan/index.js";
+import type { HostStatus } from "../http/control.js";
+import type { HostTracker } from "./gather.js";
+import type { Facts, FactError, Plan, PlannedAction, PlanSettings, SkippedAction } from "../types.js";
 
 export type PlanOutcome = { readonly ok: true; readonly facts: Facts; readonly plan: Plan } | { readonly ok: false; readonly errors: readonly FactError[] };
 

@@ -6,10 +6,10 @@
  * really defines, and catches top-level code that throws or never ends.
  */
 import type { QuickJSWASMModule } from "quickjs-emscripten";
-import type { ScriptAnalyzer } from "../grammar/types.js";
-import type { ScriptLimits } from "./types.js";
-import { SandboxContext } from "./sandbox-context.js";
-import { classifyError, formatBytes } from "./sandbox-errors.js";
+import type { ScriptAnalyzer } from "../../grammar/types.js";
+import type { ScriptLimits } from "../types.js";
+import { SandboxContext } from "./context.js";
+import { classifyError, formatBytes } from "./errors.js";
 
 type Analysis = ReturnType<ScriptAnalyzer["analyze"]>;
 

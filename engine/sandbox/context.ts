@@ -12,9 +12,9 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from "quickjs-emscripten";
-import { PRELUDE_SOURCE } from "./sandbox-prelude.js";
-import { blockFileName } from "./sandbox-errors.js";
-import { reserveMemory } from "./sandbox-module.js";
+import { PRELUDE_SOURCE } from "./prelude.js";
+import { blockFileName } from "./errors.js";
+import { reserveMemory } from "./module.js";
 
 /**
  * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply

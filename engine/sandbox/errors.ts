@@ -4,8 +4,8 @@
  * with the script's line mapped back to the `.policy` file. One builder per
  * message, so every wording lives here.
  */
-import type { Position } from "../grammar/ast.js";
-import { BAD_RESULT_KEY } from "./sandbox-prelude.js";
+import type { Position } from "../../grammar/ast.js";
+import { BAD_RESULT_KEY } from "./prelude.js";
 
 /** File name given to script block `index` inside QuickJS; it is how stack frames are traced back to a block. */
 export function blockFileName(index: number): string {

@@ -3,15 +3,18 @@
  * door that the checker (`scriptAnalyzer`) and the policy set loader
  * (`createPolicySandbox`) call. Load the WASM module once with
  * `await loadSandbox()`; everything after that is synchronous.
+ *
+ * Room `engine/sandbox/`: QuickJS for `script` blocks. Imports `grammar/`
+ * and the shared `engine/*.ts` only.
  */
-import type { ScriptAnalyzer } from "../grammar/types.js";
-import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "./types.js";
-import { createAnalyzer } from "./sandbox-analyzer.js";
-import { abandonModule, loadSharedModule, sandboxWasLoaded, sharedModule } from "./sandbox-module.js";
-import { QuickJSPolicySandbox, type PolicySandbox, type PolicySandboxOptions } from "./sandbox-policy.js";
+import type { ScriptAnalyzer } from "../../grammar/types.js";
+import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
+import { createAnalyzer } from "./analyzer.js";
+import { abandonModule, loadSharedModule, sandboxWasLoaded, sharedModule } from "./module.js";
+import { QuickJSPolicySandbox, type PolicySandbox, type PolicySandboxOptions } from "./policy.js";
 
-export type { PolicySandbox, PolicySandboxOptions, ScriptCallResult } from "./sandbox-policy.js";
-export { LOG_LINES_PER_ROUND } from "./sandbox-policy.js";
+export type { PolicySandbox, PolicySandboxOptions, ScriptCallResult } from "./policy.js";
+export { LOG_LINES_PER_ROUND } from "./policy.js";
 
 /** Loads the QuickJS WASM module (release, sync) once; idempotent, and waits for a replacement after a crash. */
 export async function loadSandbox(): Promise<void> {

@@ -8,11 +8,11 @@
  * bad call fails one binding only.
  */
 import type { QuickJSWASMModule } from "quickjs-emscripten";
-import type { Position } from "../grammar/ast.js";
-import type { ScriptLimits } from "./types.js";
-import { SandboxContext } from "./sandbox-context.js";
-import { abandonModule, heapBytes, sharedModule } from "./sandbox-module.js";
-import { callFailureMessage, formatBytes, classifyError, policyLineSuffix, roundLimitMessage, toPolicyPosition } from "./sandbox-errors.js";
+import type { Position } from "../../grammar/ast.js";
+import type { ScriptLimits } from "../types.js";
+import { SandboxContext } from "./context.js";
+import { abandonModule, heapBytes, sharedModule } from "./module.js";
+import { callFailureMessage, formatBytes, classifyError, policyLineSuffix, roundLimitMessage, toPolicyPosition } from "./errors.js";
 
 /** What one script call gives the planner. */
 export type ScriptCallResult = { ok: true; value: unknown } | { ok: false; message: string };

@@ -8,7 +8,7 @@
 import { advanceMigrations, migrationVolume, type MigrationState } from "./migration.js";
 import { mulberry32, randomInt, type Rng } from "../rng.js";
 import type { Scenario } from "./scenario.js";
-import { coreUse, fairShares } from "./share.js";
+import { coreUse, fairShares } from "../hosts/drivers/cpu-share.js";
 import { creditWork, initialBusy, pickSuccessor, traceAt, type BenchState } from "./workload.js";
 
 /** Core-percent-seconds spent per kind over a run, and what it achieved. */

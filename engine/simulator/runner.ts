@@ -4,10 +4,14 @@
  * `interval` the facts are measured (CPU averaged over the interval, as
  * xentop shows it; `cpu_avg` smoothed by the engine's own `CpuSmoother`),
  * the real `planRound` plans a round, and its migrations start in the model.
+ *
+ * Room `engine/simulator/`: the discrete-time model of `vmpolicy simulate`.
+ * Imports `engine/plan/`, `engine/hosts/` (the CPU share model) and
+ * `engine/run/` (smoothing, config values), never the reverse.
  */
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
-import { CpuSmoother } from "../engine-smoothing.js";
-import { planRound } from "../planner.js";
+import { CpuSmoother } from "../run/smoothing.js";
+import { planRound } from "../plan/index.js";
 import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type PlanError, type PlanSettings } from "../types.js";
 import { ClusterModel } from "./model.js";
 import type { Scenario } from "./scenario.js";

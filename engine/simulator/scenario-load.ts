@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { parseDuration } from "../config-schema.js";
+import { parseDuration } from "../run/config-schema.js";
 import { thesisScenario, type Scenario, type SimHost, type SimVm, type TraceSeries } from "./scenario.js";
 
 export type ScenarioResult = { ok: true; scenario: Scenario } | { ok: false; errors: string[] };

@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 
 // Runs the built CLI (`npm run build` first).
-const CLI = resolve(import.meta.dirname, "../dist/bin/vmpolicy.js");
+const CLI = resolve(import.meta.dirname, "../../dist/bin/vmpolicy.js");
 const dir = mkdtempSync(join(tmpdir(), "vmpolicy-agent-cli-"));
 const children: ChildProcess[] = [];
 afterEach(() => {

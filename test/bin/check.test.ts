@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readPolicySources } from "../engine/policy-files.js";
+import { readPolicySources } from "../../engine/policy/files.js";
 
 const CLI = resolve("dist/bin/vmpolicy.js");
 

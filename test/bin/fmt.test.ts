@@ -2,13 +2,14 @@
  * `vmpolicy fmt` as a process (the built CLI: `npm run build` first).
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, lstatSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, afterEach, beforeEach, vi } from "vitest";
+import { runFmt } from "../../bin/commands/fmt.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "dist", "bin", "vmpolicy.js");
 
 function fmt(...args: string[]) {
@@ -96,5 +97,38 @@ describe("vmpolicy fmt", () => {
     const none = fmt();
     expect(none.code).toBe(2);
     expect(none.err).toContain("missing required argument 'paths'");
+  });
+});
+
+const MESSY_PLAIN = "policy p\nlet a=1+2\nrule r when a>1 then alert \"big\"\n";
+const TIDY_PLAIN = 'policy p\n\nlet a = 1 + 2\n\nrule r\n  when a > 1\n  then alert "big"\n';
+
+describe("vmpolicy fmt replaces files faithfully", () => {
+  beforeEach(() => {
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("formats the target of a symlink and leaves the link a link", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmpolicy-fmt-link-"));
+    const real = join(dir, "real.policy");
+    const link = join(dir, "link.policy");
+    writeFileSync(real, MESSY_PLAIN);
+    symlinkSync(real, link);
+    expect(await runFmt([link], {})).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, "utf8")).toBe(TIDY_PLAIN);
+    expect(readdirSync(dir).sort()).toEqual(["link.policy", "real.policy"]);
+  });
+
+  it("keeps the file's permission bits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmpolicy-fmt-mode-"));
+    const file = join(dir, "p.policy");
+    writeFileSync(file, MESSY_PLAIN);
+    chmodSync(file, 0o640);
+    expect(await runFmt([file], {})).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(TIDY_PLAIN);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
   });
 });

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 
-export const CLI = resolve(import.meta.dirname, "../dist/bin/vmpolicy.js");
+export const CLI = resolve(import.meta.dirname, "../../dist/bin/vmpolicy.js");
 
 const children: ChildProcess[] = [];
 
@@ -31,7 +31,7 @@ export interface Proc {
 export function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    cwd: options.cwd ?? resolve(import.meta.dirname, ".."),
+    cwd: options.cwd ?? resolve(import.meta.dirname, "../.."),
     env: { ...process.env, NO_COLOR: "1", ...options.env },
   });
   children.push(child);

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { http, killAll, spawnCli, startEngine } from "./run-e2e-helpers.js";
+import { http, killAll, spawnCli, startEngine } from "./run-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vmpolicy-run-refusals-"));
 afterEach(killAll);

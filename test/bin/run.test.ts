@@ -10,10 +10,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { http, killAll, startAgentProcess, startEngine, until } from "./run-e2e-helpers.js";
+import { http, killAll, startAgentProcess, startEngine, until } from "./run-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vmpolicy-run-e2e-"));
-const POLICIES = resolve(import.meta.dirname, "../policies");
+const POLICIES = resolve(import.meta.dirname, "../../policies");
 afterEach(killAll);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

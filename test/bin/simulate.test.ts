@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./scenarios/helpers.js";
+import { ROOT } from "../scenarios/helpers.js";
 
 const CLI = join(ROOT, "dist", "bin", "vmpolicy.js");
 const tmp = mkdtempSync(join(tmpdir(), "vmpolicy-simulate-"));

@@ -4,9 +4,9 @@
  * `my.policy` gives exactly the three errors the README prints.
  */
 import { describe, expect, it } from "vitest";
-import { checkTexts, rows } from "./checker-helpers.js";
-import { loadScenarioFile } from "../engine/simulator/scenario-load.js";
-import { simulateOnce } from "../engine/simulator/runner.js";
+import { checkTexts, rows } from "../grammar/checker-helpers.js";
+import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
+import { simulateOnce } from "../../engine/simulator/runner.js";
 import { readFileSync } from "node:fs";
 
 describe("the examples in the README and docs/", () => {

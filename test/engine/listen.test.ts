@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkListen, isLoopback, parseListen } from "../engine/listen-guard.js";
+import { checkListen, isLoopback, parseListen } from "../../engine/listen.js";
 
 describe("parseListen", () => {
   it.each([

@@ -8,12 +8,12 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parsePolicy } from "../grammar/parse.js";
-import { checkPolicySet } from "../grammar/checker.js";
-import { compareDiagnostics, type Diagnostic } from "../grammar/diagnostics.js";
-import { renderDiagnostics } from "../grammar/render-diagnostics.js";
-import type { PolicyFile } from "../grammar/ast.js";
-import type { ScriptAnalyzer } from "../grammar/types.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { checkPolicySet } from "../../grammar/checker.js";
+import { compareDiagnostics, type Diagnostic } from "../../grammar/diagnostics.js";
+import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
+import type { PolicyFile } from "../../grammar/ast.js";
+import type { ScriptAnalyzer } from "../../grammar/types.js";
 
 const DIR = "test/golden";
 const cases = readdirSync(DIR)
@@ -23,7 +23,7 @@ const cases = readdirSync(DIR)
 
 let scripts: ScriptAnalyzer;
 beforeAll(async () => {
-  const sandbox = await import("../engine/sandbox.js");
+  const sandbox = await import("../../engine/sandbox/index.js");
   await sandbox.loadSandbox();
   scripts = sandbox.scriptAnalyzer();
 });

@@ -3,10 +3,10 @@
  * flatten diagnostics to `[code, line, column, message]` rows, so test
  * tables state exactly what is reported and where.
  */
-import { parsePolicy } from "../grammar/parse.js";
-import { checkPolicySet, type CheckOptions } from "../grammar/checker.js";
-import type { Diagnostic } from "../grammar/diagnostics.js";
-import type { CheckResult } from "../grammar/types.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { checkPolicySet, type CheckOptions } from "../../grammar/checker.js";
+import type { Diagnostic } from "../../grammar/diagnostics.js";
+import type { CheckResult } from "../../grammar/types.js";
 
 export type Row = [code: string, line: number, column: number, message: string];
 

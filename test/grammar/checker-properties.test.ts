@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parsePolicy } from "../grammar/parse.js";
-import { checkPolicySet } from "../grammar/checker.js";
-import type { Call, Expr, NameRef } from "../grammar/ast.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { checkPolicySet } from "../../grammar/checker.js";
+import type { Call, Expr, NameRef } from "../../grammar/ast.js";
 
 const SOURCES = ["policies/cslb.policy", "policies/evacuate.policy", "policies/examples/affinity.policy", "policies/examples/consolidate.policy"].map((f) =>
   readFileSync(f, "utf8"),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { makeDiagnostic } from "../grammar/diagnostics.js";
-import { diagnosticToJson, renderDiagnostics, renderDiagnosticsJson, summaryLine } from "../grammar/render-diagnostics.js";
-import { editDistance, suggest } from "../grammar/suggest.js";
-import type { Span } from "../grammar/ast.js";
+import { makeDiagnostic } from "../../grammar/diagnostics.js";
+import { diagnosticToJson, renderDiagnostics, renderDiagnosticsJson, summaryLine } from "../../grammar/render-diagnostics.js";
+import { editDistance, suggest } from "../../grammar/suggest.js";
+import type { Span } from "../../grammar/ast.js";
 
 const TEXT = "policy p\nrule r\n\tfor each host where host.lod > 1\n  then evacuate host\n";
 const at = (line: number, column: number, offset = 0) => ({ line, column, offset });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Call, Expr, NameRef } from "../grammar/ast.js";
-import type { CheckedPolicy } from "../grammar/types.js";
+import type { Call, Expr, NameRef } from "../../grammar/ast.js";
+import type { CheckedPolicy } from "../../grammar/types.js";
 import { check, checkTexts, rows } from "./checker-helpers.js";
 
 const EXPR_KINDS = new Set([
@@ -77,7 +77,7 @@ describe("checker side tables (read by the compiler)", () => {
 });
 
 describe("checker: script functions", () => {
-  const fakeAnalyzer = (result: ReturnType<import("../grammar/types.js").ScriptAnalyzer["analyze"]>) => ({ analyze: () => result });
+  const fakeAnalyzer = (result: ReturnType<import("../../grammar/types.js").ScriptAnalyzer["analyze"]>) => ({ analyze: () => result });
   const SOURCE = 'policy p\nscript """\nfunction headroom(host, target) {\n  return (target - host.load) * host.cpus;\n}\n"""\nlet want = max(headroom(pick host by host.load, 50), 0)\nrule r when want > 0 then alert "x"';
 
   it("an analyzed function is callable, with an arity check naming the arity", () => {
@@ -113,7 +113,7 @@ describe("checker: script functions", () => {
   });
 
   it("with the QuickJS sandbox's analyzer: functions found, a syntax error placed in the .policy file", async () => {
-    const sandbox = (await import("../engine/sandbox.js")) as { loadSandbox(): Promise<void>; scriptAnalyzer(): import("../grammar/types.js").ScriptAnalyzer };
+    const sandbox = (await import("../../engine/sandbox/index.js")) as { loadSandbox(): Promise<void>; scriptAnalyzer(): import("../../grammar/types.js").ScriptAnalyzer };
     await sandbox.loadSandbox();
     const scripts = sandbox.scriptAnalyzer();
     const ok = check(SOURCE, { scripts });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadSandbox, scriptAnalyzer } from "../engine/sandbox.js";
+import { loadSandbox, scriptAnalyzer } from "../../engine/sandbox/index.js";
 import { check, checkTexts, rows, type Row } from "./checker-helpers.js";
 
 const WARNINGS: { name: string; source: string; expected: Row[] }[] = [

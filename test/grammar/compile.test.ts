@@ -5,7 +5,7 @@
  * three-valued logic, bindings, aggregates, picks and their tie-breaks.
  */
 import { describe, expect, it } from "vitest";
-import { planWith, host } from "./scenarios/helpers.js";
+import { planWith, host } from "../scenarios/helpers.js";
 
 // h1: 2 CPUs, a 50 + b 30 → load 40, rack r1; h2: 4 CPUs, c 100 → 25; h3: down, 1 CPU, d 10 → 10.
 const FACTS = {

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { formatPolicy } from "../grammar/format.js";
-import { parsePolicy } from "../grammar/parse.js";
-import { dumpAst } from "../grammar/print-expr.js";
+import { formatPolicy } from "../../grammar/format.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { dumpAst } from "../../grammar/print-expr.js";
 
 function fmt(src: string): string {
   const r = formatPolicy(src, "t.policy");
@@ -178,5 +178,13 @@ describe("formatPolicy on generated expressions", () => {
       }),
       { numRuns: 300, seed: 42 },
     );
+  });
+});
+
+describe("printing nested unary minus", () => {
+  it("separates two minus signs", () => {
+    const out = formatPolicy("policy p\nlet x = - -1\nlet y = -(-1)\nlet z = 2 - -x\nlet w = - - -x\n", "t.policy").output;
+    expect(out).toBe("policy p\n\nlet x = - -1\nlet y = -(-1)\nlet z = 2 - -x\nlet w = - - -x\n");
+    expect(formatPolicy(out!, "t.policy").output).toBe(out);
   });
 });

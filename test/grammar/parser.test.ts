@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { parsePolicy } from "../grammar/parse.js";
-import { dumpAst, dumpDecl } from "../grammar/print-expr.js";
-import type { Binary, Decl, LetDecl, Paren, RuleDecl, ScriptDecl, Span } from "../grammar/ast.js";
+import { parsePolicy } from "../../grammar/parse.js";
+import { dumpAst, dumpDecl } from "../../grammar/print-expr.js";
+import type { Binary, Decl, LetDecl, Paren, RuleDecl, ScriptDecl, Span } from "../../grammar/ast.js";
 
 /** Parses `policy p` followed by `src` and dumps the declarations, one per line. */
 function dump(src: string): string {

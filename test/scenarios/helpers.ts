@@ -6,9 +6,9 @@
 import { readFile, readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { validateFacts } from "../../engine/facts.js";
-import { planRound } from "../../engine/planner.js";
-import { loadPolicySet, type PolicySource } from "../../engine/policy-set.js";
+import { validateFacts } from "../../engine/plan/facts.js";
+import { planRound } from "../../engine/plan/index.js";
+import { loadPolicySet, type PolicySource } from "../../engine/policy/set.js";
 import { DEFAULT_PLAN_SETTINGS, type Facts, type Plan, type PlanSettings } from "../../engine/types.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

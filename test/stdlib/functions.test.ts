@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AGGREGATES, aggregateInfo } from "../stdlib/aggregates.js";
-import { arityText, signatureOf, STDLIB_FUNCTIONS, stdlibFunction } from "../stdlib/functions.js";
-import { check, rows } from "./checker-helpers.js";
-import { renderStdlibDocs } from "../stdlib/docs.js";
+import { AGGREGATES, aggregateInfo } from "../../stdlib/aggregates.js";
+import { arityText, signatureOf, STDLIB_FUNCTIONS, stdlibFunction } from "../../stdlib/functions.js";
+import { check, rows } from "../grammar/checker-helpers.js";
+import { renderStdlibDocs } from "../../grammar/stdlib-docs.js";
 
 const call = (name: string, ...args: unknown[]) => stdlibFunction(name)!.impl(args);
 
@@ -77,7 +77,7 @@ describe("aggregates", () => {
 
 
 describe("docs/stdlib.md", () => {
-  it("is what the declaration tables render (regenerate with node dist/stdlib/docs.js)", () => {
+  it("is what the declaration tables render (regenerate with node dist/grammar/stdlib-docs.js)", () => {
     expect(readFileSync("docs/stdlib.md", "utf8")).toBe(renderStdlibDocs());
   });
 });

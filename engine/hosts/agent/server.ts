@@ -9,9 +9,9 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
-import { checkListen, parseListen } from "../listen-guard.js";
+import { checkListen, parseListen } from "../../listen.js";
 import { type Driver, DriverError } from "../drivers/driver.js";
-import { bodyProblem, quotePath, registerJsonBodyParser, routerErrors } from "../http-errors.js";
+import { bodyProblem, quotePath, registerJsonBodyParser, routerErrors } from "../../http/errors.js";
 import { errorBody, registerAgentRoutes } from "./routes.js";
 import { idParams } from "./schemas.js";
 

@@ -3,7 +3,7 @@
  * request for an unknown host is a 4xx with a message, not a 202 that fails
  * later): the destination agent answers and is the host the request names.
  */
-import { AgentClient } from "../agent-client.js";
+import { AgentClient } from "../client.js";
 import { DriverError, type MigrationTarget } from "./driver.js";
 
 /** How long a migration request waits for the destination agent to say who it is. */

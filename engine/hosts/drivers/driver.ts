@@ -5,8 +5,12 @@
  * on purpose: facts, start/poll a live migration, restart a lost VM from
  * shared storage, and accept an incoming VM from a peer agent (with an
  * optional preparation step for hypervisors that need one).
+ *
+ * Room `engine/hosts/`: what runs on or talks to a hypervisor host (drivers,
+ * the agent's server, the engine's agent client). Imports nothing from the
+ * planner: only the shared `engine/*.ts` and the HTTP error helpers.
  */
-import type { HostStateName } from "../types.js";
+import type { HostStateName } from "../../types.js";
 
 /** One VM as the agent reports it in `GET /facts` (SPEC 1, without the engine's smoothing). */
 export interface AgentVmFact {

@@ -12,9 +12,9 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { cpus as osCpus, totalmem } from "node:os";
-import { AgentClient, AgentClientError } from "../agent-client.js";
-import { compareNames } from "../cluster.js";
-import type { HostStateName } from "../types.js";
+import { AgentClient, AgentClientError } from "../client.js";
+import { compareNames } from "../../names.js";
+import type { HostStateName } from "../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";

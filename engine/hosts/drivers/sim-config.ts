@@ -6,8 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { HOST_STATES } from "../../grammar/types.js";
-import type { HostStateName } from "../types.js";
+import { HOST_STATES } from "../../../grammar/types.js";
+import type { HostStateName } from "../../types.js";
 import type { SimVmSpec } from "./sim.js";
 import { VM_NAME_PATTERN } from "./sim-storage.js";
 

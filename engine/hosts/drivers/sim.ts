@@ -8,9 +8,9 @@
  * working cluster the engine can balance.
  */
 import { randomUUID } from "node:crypto";
-import { AgentClient } from "../agent-client.js";
-import { compareNames } from "../cluster.js";
-import type { HostStateName } from "../types.js";
+import { AgentClient } from "../client.js";
+import { compareNames } from "../../names.js";
+import type { HostStateName } from "../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { type Clock, systemClock } from "./sim-clock.js";

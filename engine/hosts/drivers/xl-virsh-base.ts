@@ -11,8 +11,8 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { compareNames } from "../cluster.js";
-import type { HostStateName } from "../types.js";
+import { compareNames } from "../../names.js";
+import type { HostStateName } from "../../types.js";
 import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
 import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";

@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentClient, AgentClientError } from "../engine/agent-client.js";
-import { startAgent, type RunningAgent } from "../engine/agent/server.js";
-import { ManualClock } from "../engine/drivers/sim-clock.js";
-import { SimDriver } from "../engine/drivers/sim.js";
+import { AgentClient, AgentClientError } from "../../../engine/hosts/client.js";
+import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
+import { ManualClock } from "../../../engine/hosts/drivers/sim-clock.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentClient } from "../engine/agent-client.js";
-import { startAgent, type RunningAgent } from "../engine/agent/server.js";
-import { QemuDriver, type QemuHostOptions } from "../engine/drivers/qemu.js";
-import { BUSY_COUNTER_ADDRESS } from "../engine/drivers/qemu-process.js";
-import { startProxy } from "./engine-harness.js";
+import { AgentClient } from "../../../engine/hosts/client.js";
+import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
+import { QemuDriver, type QemuHostOptions } from "../../../engine/hosts/drivers/qemu.js";
+import { BUSY_COUNTER_ADDRESS } from "../../../engine/hosts/drivers/qemu-process.js";
+import { startProxy } from "../run/harness.js";
 
 // Real QEMU guests (KVM when present, else TCG). Skipped where qemu-system-x86_64 is not installed.
 const HAVE_QEMU = spawnSync("qemu-system-x86_64", ["--version"]).status === 0;
@@ -145,7 +145,7 @@ describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
   }, 60_000);
 
   it("runs as a process (vmpolicy agent --driver qemu) and stops its guests on SIGTERM", async () => {
-    const CLI = join(import.meta.dirname, "../dist/bin/vmpolicy.js");
+    const CLI = join(import.meta.dirname, "../../../dist/bin/vmpolicy.js");
     const runDir = mkdtempSync(join(tmpdir(), "vmpolicy-qemu-cli-"));
     cleanup.push(() => rmSync(runDir, { recursive: true, force: true }));
     const child = spawn(process.execPath, [CLI, "agent", "--driver", "qemu", "--name", "qc", "--listen", "127.0.0.1:0", "--run-dir", runDir, "--vms", "cg1:32", "--cpus", "2", "--mem", "512"], { stdio: ["ignore", "pipe", "pipe"] });

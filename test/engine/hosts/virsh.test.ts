@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startAgent } from "../engine/agent/server.js";
-import { VirshDriver, type VirshHostOptions } from "../engine/drivers/virsh.js";
-import { parseDomstats, parseNameList, parseNodeinfo } from "../engine/drivers/virsh-parse.js";
-import { FIXTURES, FakeTools } from "./fixtures/xl/fake-tools.js";
-import { driverKit, refusal, settled } from "./fixtures/xl/driver-kit.js";
+import { startAgent } from "../../../engine/hosts/agent/server.js";
+import { VirshDriver, type VirshHostOptions } from "../../../engine/hosts/drivers/virsh.js";
+import { parseDomstats, parseNameList, parseNodeinfo } from "../../../engine/hosts/drivers/virsh-parse.js";
+import { FIXTURES, FakeTools } from "../../fixtures/xl/fake-tools.js";
+import { driverKit, refusal, settled } from "../../fixtures/xl/driver-kit.js";
 
 const fixture = (p: string) => readFileSync(join(FIXTURES, p), "utf8");
 

@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import { startAgent } from "../engine/agent/server.js";
-import { SimDriver } from "../engine/drivers/sim.js";
-import { XlDriver, type XlHostOptions } from "../engine/drivers/xl.js";
-import { parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "../engine/drivers/xl-parse.js";
-import { showCommand, stderrSummary } from "../engine/drivers/command-runner.js";
-import { FIXTURES, FakeTools } from "./fixtures/xl/fake-tools.js";
-import { driverKit, refusal, settled } from "./fixtures/xl/driver-kit.js";
+import { startAgent } from "../../../engine/hosts/agent/server.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { XlDriver, type XlHostOptions } from "../../../engine/hosts/drivers/xl.js";
+import { parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "../../../engine/hosts/drivers/xl-parse.js";
+import { showCommand, stderrSummary } from "../../../engine/hosts/drivers/command-runner.js";
+import { FIXTURES, FakeTools } from "../../fixtures/xl/fake-tools.js";
+import { driverKit, refusal, settled } from "../../fixtures/xl/driver-kit.js";
 
 const fixture = (p: string) => readFileSync(join(FIXTURES, p), "utf8");
 
@@ -291,7 +291,7 @@ describe("an agent with the xl driver", () => {
 });
 
 describe("vmpolicy agent --driver xl (built CLI, fake xl and xentop first on PATH)", () => {
-  const CLI = resolve(import.meta.dirname, "../dist/bin/vmpolicy.js");
+  const CLI = resolve(import.meta.dirname, "../../../dist/bin/vmpolicy.js");
 
   it("starts, serves the host's facts, and stops on SIGTERM", async () => {
     const f = xen1();

@@ -3,10 +3,10 @@
  * answers from fields the test sets, so the API's behaviour (status codes,
  * validation, auth, error bodies) is tested apart from the engine core.
  */
-import type { Diagnostic } from "../grammar/diagnostics.js";
-import { EngineRequestError } from "../engine/engine-api.js";
-import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadResult, RoundSummary } from "../engine/engine-api.js";
-import type { Plan } from "../engine/types.js";
+import type { Diagnostic } from "../../../grammar/diagnostics.js";
+import { EngineRequestError } from "../../../engine/http/control.js";
+import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadResult, RoundSummary } from "../../../engine/http/control.js";
+import type { Plan } from "../../../engine/types.js";
 
 export const POLICY: PolicyInfo = { name: "cslb", file: "/p/cslb.policy", hash: "ab".repeat(32), loaded_at: "2026-01-01T00:00:00.000Z" };
 

@@ -4,9 +4,9 @@
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { EngineStatus, JournalEntry } from "../engine/engine-api.js";
-import { EngineMetrics, wireEngineMetrics } from "../engine/metrics.js";
-import { DIAGNOSTIC, FakeEngine, PLAN, POLICY } from "./http-api-fake.js";
+import type { EngineStatus, JournalEntry } from "../../../engine/http/control.js";
+import { EngineMetrics, wireEngineMetrics } from "../../../engine/http/metrics.js";
+import { DIAGNOSTIC, FakeEngine, PLAN, POLICY } from "./fake-engine.js";
 
 const summary = (executed: boolean, ms: number) => ({ at: "2026-01-01T00:00:00.000Z", duration_ms: ms, actions: 1, skipped: 0, errors: 0, executed });
 const migrate = (phase: "start" | "end", extra: Partial<JournalEntry> = {}): JournalEntry => ({ id: "m1", phase, at: "2026-01-01T00:00:00.000Z", kind: "migrate", vm: "vm1", from: "h1", to: "h2", rule: "cslb.balance", ...extra });

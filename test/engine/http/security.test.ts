@@ -6,11 +6,11 @@
  */
 import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { browserRefusal } from "../engine/http-browser-guard.js";
-import { authRefusal, tokenMatches } from "../engine/http-auth.js";
-import { HttpApiStartError, startHttpApi, type RunningHttpApi } from "../engine/http-api.js";
-import { EngineMetrics } from "../engine/metrics.js";
-import { FakeEngine } from "./http-api-fake.js";
+import { browserRefusal } from "../../../engine/http/browser-guard.js";
+import { authRefusal, tokenMatches } from "../../../engine/http/auth.js";
+import { HttpApiStartError, startHttpApi, type RunningHttpApi } from "../../../engine/http/server.js";
+import { EngineMetrics } from "../../../engine/http/metrics.js";
+import { FakeEngine } from "./fake-engine.js";
 
 const TOKEN = "s3cret-token-42";
 let engine: FakeEngine;

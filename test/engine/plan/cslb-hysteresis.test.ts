@@ -5,9 +5,9 @@
  * hysteresis variant settles (a round plans nothing) within a few rounds.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PolicySource } from "../engine/policy-set.js";
-import type { Plan } from "../engine/types.js";
-import { applyPlan, defaultPolicySources, host, planWith, policySourcesOf } from "./scenarios/helpers.js";
+import type { PolicySource } from "../../../engine/policy/set.js";
+import type { Plan } from "../../../engine/types.js";
+import { applyPlan, defaultPolicySources, host, planWith, policySourcesOf } from "../../scenarios/helpers.js";
 
 let plain: PolicySource[];
 let hysteresis: PolicySource[];

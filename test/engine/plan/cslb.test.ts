@@ -5,8 +5,8 @@
  * host.load = sum(vm.cpu) / cpus, want = (mid - dst.load) * dst.cpus.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PolicySource } from "../engine/policy-set.js";
-import { applyPlan, asJson, defaultPolicySources, host, planWith } from "./scenarios/helpers.js";
+import type { PolicySource } from "../../../engine/policy/set.js";
+import { applyPlan, asJson, defaultPolicySources, host, planWith } from "../../scenarios/helpers.js";
 
 let defaults: PolicySource[];
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatFactErrors, parseFactsJson, validateFacts } from "../engine/facts.js";
+import { formatFactErrors, parseFactsJson, validateFacts } from "../../../engine/plan/facts.js";
 
 interface VmJ {
   name: string;

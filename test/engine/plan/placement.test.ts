@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PlacementConstraint } from "../engine/round-api.js";
+import type { PlacementConstraint } from "../../../grammar/view.js";
 import { H, V, host, origin, round, vm } from "./round-helpers.js";
 
 /**

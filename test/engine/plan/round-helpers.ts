@@ -2,10 +2,10 @@
  * Small builders for round tests: snapshots written as plain JSON go
  * through `validateFacts` (so tests see the defaults a real snapshot gets).
  */
-import { formatFactErrors, validateFacts } from "../engine/facts.js";
-import { createRound } from "../engine/round.js";
-import type { ActionOrigin, PlacementConstraint, RoundState } from "../engine/round-api.js";
-import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../engine/types.js";
+import { formatFactErrors, validateFacts } from "../../../engine/plan/facts.js";
+import { createRound } from "../../../engine/plan/round.js";
+import type { ActionOrigin, PlacementConstraint, RoundState } from "../../../grammar/view.js";
+import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../../../engine/types.js";
 
 export interface VmJson {
   name: string;

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createRound } from "../engine/round.js";
-import type { PlacementConstraint, RoundState } from "../engine/round-api.js";
-import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../engine/types.js";
+import { createRound } from "../../../engine/plan/round.js";
+import type { PlacementConstraint, RoundState } from "../../../grammar/view.js";
+import { DEFAULT_PLAN_SETTINGS, type Facts, type PlanSettings } from "../../../engine/types.js";
 import { facts as validated } from "./round-helpers.js";
 
 const STATES = ["up", "up", "up", "degraded", "maintenance", "down"] as const;

@@ -10,9 +10,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { PolicySource } from "../engine/policy-set.js";
-import type { PlanSettings } from "../engine/types.js";
-import { ROOT, asJson, defaultPolicySources, planWith, policySourcesOf } from "./scenarios/helpers.js";
+import type { PolicySource } from "../../../engine/policy/set.js";
+import type { PlanSettings } from "../../../engine/types.js";
+import { ROOT, asJson, defaultPolicySources, planWith, policySourcesOf } from "../../scenarios/helpers.js";
 
 const dir = join(ROOT, "test", "scenarios");
 const names = readdirSync(dir)

@@ -4,10 +4,10 @@
  * that fails only its own binding, and the same plan twice.
  */
 import { describe, expect, it } from "vitest";
-import { planRound } from "../engine/planner.js";
-import { loadPolicySet } from "../engine/policy-set.js";
-import { DEFAULT_PLAN_SETTINGS } from "../engine/types.js";
-import { factsOf, host, planWith } from "./scenarios/helpers.js";
+import { planRound } from "../../../engine/plan/index.js";
+import { loadPolicySet } from "../../../engine/policy/set.js";
+import { DEFAULT_PLAN_SETTINGS } from "../../../engine/types.js";
+import { factsOf, host, planWith } from "../../scenarios/helpers.js";
 
 const POLICY = `policy s
 script """

@@ -1,5 +1,5 @@
 /**
- * The executor's own guards (engine/engine-actions.ts), independent of the
+ * The executor's own guards (engine/run/actions.ts), independent of the
  * planner: a restart is issued only for a down, fenced host and only once
  * per VM; one flight per VM; and a journal that cannot be written stops an
  * action before it is issued instead of leaving it half-tracked, and never
@@ -7,16 +7,16 @@
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { HostConfig } from "../engine/config.js";
-import type { JournalEntry } from "../engine/engine-api.js";
-import { ActionRunner } from "../engine/engine-actions.js";
-import type { ActionStatus, AgentPort } from "../engine/engine-agents.js";
-import { HostTracker } from "../engine/engine-facts.js";
-import { CpuSmoother } from "../engine/engine-smoothing.js";
-import { Fencer } from "../engine/fencing.js";
-import type { Journal } from "../engine/journal.js";
-import type { PlannedAction } from "../engine/types.js";
-import { sleep, testLogger, until } from "./engine-harness.js";
+import type { HostConfig } from "../../../engine/run/config.js";
+import type { JournalEntry } from "../../../engine/http/control.js";
+import { ActionRunner } from "../../../engine/run/actions.js";
+import type { ActionStatus, AgentPort } from "../../../engine/run/agents.js";
+import { HostTracker } from "../../../engine/run/gather.js";
+import { CpuSmoother } from "../../../engine/run/smoothing.js";
+import { Fencer } from "../../../engine/run/fencing.js";
+import type { Journal } from "../../../engine/run/journal.js";
+import type { PlannedAction } from "../../../engine/types.js";
+import { sleep, testLogger, until } from "./harness.js";
 
 const HOSTS: HostConfig[] = ["h1", "h2", "h3"].map((name, i) => ({ name, url: `http://127.0.0.1:${9001 + i}` }));
 

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startAgent } from "../engine/agent/server.js";
-import { SimDriver } from "../engine/drivers/sim.js";
-import type { Engine } from "../engine/engine.js";
-import { engineTestState, journalOf, placement, sleep, startProxy, testConfig } from "./engine-harness.js";
+import { startAgent } from "../../../engine/hosts/agent/server.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import type { Engine } from "../../../engine/run/engine.js";
+import { engineTestState, journalOf, placement, sleep, startProxy, testConfig } from "./harness.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 const t = engineTestState(async () => {

@@ -12,15 +12,15 @@ import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { request } from "undici";
 import { afterEach } from "vitest";
-import { type RunningAgent, startAgent } from "../engine/agent/server.js";
-import { defaultConfig, type EngineConfig, type HostConfig } from "../engine/config.js";
-import { SimDriver } from "../engine/drivers/sim.js";
-import { systemClock } from "../engine/drivers/sim-clock.js";
-import { SimWorkload } from "../engine/drivers/sim-workload.js";
-import { Engine, type EngineOptions } from "../engine/engine.js";
-import type { JournalEntry } from "../engine/engine-api.js";
+import { type RunningAgent, startAgent } from "../../../engine/hosts/agent/server.js";
+import { defaultConfig, type EngineConfig, type HostConfig } from "../../../engine/run/config.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { systemClock } from "../../../engine/hosts/drivers/sim-clock.js";
+import { SimWorkload } from "../../../engine/hosts/drivers/sim-workload.js";
+import { Engine, type EngineOptions } from "../../../engine/run/engine.js";
+import type { JournalEntry } from "../../../engine/http/control.js";
 
-export const POLICIES = resolve(import.meta.dirname, "../policies");
+export const POLICIES = resolve(import.meta.dirname, "../../../policies");
 
 export interface HostSpec {
   readonly name: string;

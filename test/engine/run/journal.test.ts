@@ -2,8 +2,10 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { JournalEntry } from "../engine/engine-api.js";
-import { Journal } from "../engine/journal.js";
+import type { JournalEntry } from "../../../engine/http/control.js";
+import { Journal } from "../../../engine/run/journal.js";
+import type { Engine } from "../../../engine/run/engine.js";
+import { engineTestState, placement, sleep, testConfig } from "./harness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vmpolicy-journal-"));
 let n = 0;
@@ -104,5 +106,38 @@ describe("journal", () => {
     await journal.close();
     appendFileSync(path, "");
     expect(readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).phase)).toEqual(["start", "end"]);
+  });
+});
+
+const t = engineTestState();
+
+function breakJournal(e: Engine): void {
+  const journal = (e as unknown as { journal: Journal }).journal;
+  journal.append = () => Promise.reject(new Error("ENOSPC: no space left on device, write"));
+}
+
+describe("engine: an unwritable journal", () => {
+  it("rounds go on and report; the alert is logged; nothing is issued unjournaled", async () => {
+    const cluster = await t.startCluster([
+      { name: "h1", vms: ["a1", "a2", "a3", "a4", "a5", "a6"] },
+      { name: "h2", vms: ["b1"] },
+      { name: "h3", vms: ["c1"] },
+    ]);
+    const { engine, lines } = await t.startEngine(testConfig(cluster.hosts));
+    await engine.runRound();
+    const before = await placement(cluster);
+    breakJournal(engine);
+    await cluster.agents[2]!.close(); // h3 will be down: an alert (not fenced)
+    await sleep(700);
+    const summary = await engine.runRound();
+    expect(summary).toMatchObject({ executed: true, errors: 0 });
+    const kinds = engine.lastPlan()!.actions.map((a) => a.kind);
+    expect(kinds).toContain("alert");
+    expect(kinds).toContain("migrate");
+    expect(lines.some((l) => /^alert \(evacuate\.recover\): cannot write the journal: ENOSPC/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => /^not executing migrate of a\d: cannot write the journal: ENOSPC/.test(l.msg))).toBe(true);
+    const after = await placement(cluster);
+    expect({ h1: after.h1, h2: after.h2 }).toEqual({ h1: before.h1, h2: before.h2 });
+    expect(engine.status().last_round).toEqual(summary);
   });
 });

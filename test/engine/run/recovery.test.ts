@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { JournalEntry } from "../engine/engine-api.js";
-import { engineTestState, journalOf, placement, testConfig, until } from "./engine-harness.js";
+import type { JournalEntry } from "../../../engine/http/control.js";
+import { engineTestState, journalOf, placement, testConfig, until } from "./harness.js";
 
 const t = engineTestState();
 

@@ -1,10 +1,11 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ReloadResult } from "../engine/engine-api.js";
-import { Engine, EngineStartError } from "../engine/engine.js";
-import { engineTestState, POLICIES, testConfig, testLogger, until } from "./engine-harness.js";
+import type { ReloadResult } from "../../../engine/http/control.js";
+import { Engine, EngineStartError } from "../../../engine/run/engine.js";
+import { engineTestState, POLICIES, testConfig, testLogger, until } from "./harness.js";
+import { EngineRequestError } from "../../../engine/http/control.js";
 
 const t = engineTestState();
 
@@ -79,5 +80,106 @@ describe("engine: hot reload", () => {
     expect((err as EngineStartError).diagnostics).toEqual([
       expect.objectContaining({ severity: "error", message: "expected an expression, found the end of the file", span: expect.objectContaining({ file: join(dir, "cslb.policy"), start: { offset: 19, line: 2, column: 8 } }) }),
     ]);
+  });
+});
+
+describe("engine: reload before start and after stop", () => {
+  it("is refused with 409 and changes nothing", async () => {
+    const { log } = testLogger();
+    const engine = new Engine({ config: testConfig([], { interval: 3600 }), log, timer: false, watch: false });
+    const before = await engine.reload().catch((e: unknown) => e);
+    expect(before).toBeInstanceOf(EngineRequestError);
+    expect(before).toMatchObject({ status: 409, message: "the engine is not started yet; it loads the policies as it starts" });
+    expect(engine.status().policies).toEqual([]);
+    expect(engine.reloadFailures).toBe(0);
+
+    await engine.start();
+    const loaded = engine.status().policies;
+    expect(loaded.map((p) => p.name)).toEqual(["cslb", "evacuate"]);
+    expect(await engine.reload()).toMatchObject({ ok: true });
+    await engine.stop();
+    const after = await engine.reload().catch((e: unknown) => e);
+    expect(after).toMatchObject({ status: 409, message: "the engine is stopping; nothing to reload" });
+    expect(engine.reloadFailures).toBe(0);
+  });
+});
+
+describe("engine: stop while starting", () => {
+  it("a stop that arrives during start-up (Ctrl-C while reconciling) leaves no timer, round or demo agent behind", async () => {
+    const { log, lines } = testLogger();
+    const engine = new Engine({ config: testConfig([], { interval: 0.1 }), log, watch: true });
+    const rounds: unknown[] = [];
+    engine.events.on("round", (s) => rounds.push(s));
+    const starting = engine.start();
+    await engine.stop();
+    await starting;
+    const hosts = engine.hosts;
+    expect(hosts.map((h) => h.name)).toEqual(["xen1", "xen2"]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(rounds).toEqual([]);
+    expect(lines.some((l) => l.msg === "engine stopped")).toBe(true);
+    for (const h of hosts) await expect(fetch(`${h.url}/facts`)).rejects.toThrow();
+    await expect(engine.runRound()).rejects.toMatchObject({ status: 409, message: "the engine is stopping" });
+  });
+});
+
+describe("engine: reload of files that are gone", () => {
+  it("a deleted file, an emptied folder or a binary file never replaces the running set", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmpolicy-reload-gone-"));
+    for (const f of ["cslb.policy", "evacuate.policy"]) copyFileSync(join(POLICIES, f), join(dir, f));
+    const named = join(dir, "evacuate.policy");
+    const { log } = testLogger();
+    const engine = new Engine({ config: testConfig([], { interval: 3600, policies: [join(dir, "cslb.policy"), named], dry_run: true }), log, timer: false, watch: false });
+    await engine.start();
+    try {
+      const running = engine.status().policies;
+      rmSync(named);
+      const gone = await engine.reload();
+      expect(gone.ok).toBe(false);
+      if (!gone.ok) expect(gone.diagnostics.map((d) => d.message)).toEqual([`cannot read ${named}: no such file or directory`]);
+      expect(engine.status().policies).toEqual(running);
+      expect(engine.status().reload_error?.diagnostics).toHaveLength(1);
+
+      writeFileSync(named, Buffer.from([0, 1, 2, 0xff, 0xfe, 10]));
+      expect((await engine.reload()).ok).toBe(false);
+      expect(engine.status().policies).toEqual(running);
+      expect(await engine.runRound()).toMatchObject({ errors: 0 });
+      expect(engine.lastPlan()!.values.cslb).toBeDefined();
+    } finally {
+      await engine.stop();
+    }
+
+    const folder = mkdtempSync(join(tmpdir(), "vmpolicy-reload-empty-"));
+    copyFileSync(join(POLICIES, "cslb.policy"), join(folder, "cslb.policy"));
+    const e2 = new Engine({ config: testConfig([], { interval: 3600, policies: [folder], dry_run: true }), log, timer: false, watch: false });
+    await e2.start();
+    try {
+      rmSync(join(folder, "cslb.policy"));
+      const empty = await e2.reload();
+      expect(empty.ok).toBe(false);
+      if (!empty.ok) expect(empty.diagnostics.map((d) => d.message)).toEqual([`cannot read ${folder}: no .policy files found`]);
+      expect(e2.status().policies.map((p) => p.name)).toEqual(["cslb"]);
+    } finally {
+      await e2.stop();
+    }
+  });
+});
+
+
+describe("engine: config params on reload", () => {
+  it("a reload that drops a param the config sets is refused naming the config's params", async () => {
+    const cluster = await t.startCluster([{ name: "h1", vms: ["a1"] }]);
+    const dir = mkdtempSync(join(tmpdir(), "vmpolicy-params-"));
+    for (const f of ["cslb.policy", "evacuate.policy"]) copyFileSync(join(POLICIES, f), join(dir, f));
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], params: ["cslb.band=15"], dry_run: true }));
+    await engine.runRound();
+    expect(engine.lastPlan()!.values["cslb"]!["band"]).toBe(15);
+
+    const cslb = join(dir, "cslb.policy");
+    writeFileSync(cslb, readFileSync(cslb, "utf8").replace(/^param band = 10.*$/m, "").replace(/\bband\b/g, "10"));
+    const result = await engine.reload();
+    expect(result.ok).toBe(false);
+    const errors = engine.status().reload_error!.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.map((d) => [d.span.file, d.message])).toEqual([["config params", "config params cslb.band=15: unknown param `cslb.band`"]]);
   });
 });

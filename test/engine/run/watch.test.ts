@@ -4,12 +4,14 @@
  * directly; not sub-folders such as `policies/examples/` (never loaded
  * unless named), not editor scratch files or other files beside them.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, copyFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { watchPolicies } from "../engine/engine-reload.js";
-import { sleep, testLogger, until } from "./engine-harness.js";
+import { watchPolicies } from "../../../engine/run/reload.js";
+import { sleep, testLogger, until, engineTestState, POLICIES, testConfig } from "./harness.js";
+import type { ReloadResult } from "../../../engine/http/control.js";
+import type { Engine } from "../../../engine/run/engine.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -70,5 +72,68 @@ describe("policy watcher", () => {
     writeFileSync(join(dir, "examples", ".extra.policy.tmp"), "policy extra\n# saved\n");
     renameSync(join(dir, "examples", ".extra.policy.tmp"), join(dir, "examples", "extra.policy"));
     await until(() => w.count() === 2, 5000, "a reload for the atomic save");
+  });
+});
+
+const t = engineTestState();
+
+const FILES = ["cslb.policy", "evacuate.policy"];
+
+function fillFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of FILES) copyFileSync(join(POLICIES, f), join(dir, f));
+}
+
+async function engineWatching(dir: string): Promise<{ engine: Engine; reloads: ReloadResult[] }> {
+  const cluster = await t.startCluster([{ name: "h1", vms: ["a1", "a2"] }]);
+  const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true }), { watch: true, watchDebounceMs: 100 });
+  const reloads: ReloadResult[] = [];
+  engine.events.on("reload", (r: ReloadResult) => reloads.push(r));
+  return { engine, reloads };
+}
+
+/** The part that used to fail: edits made after the replacement must still be seen. */
+async function expectStillWatched(e: Engine, dir: string): Promise<void> {
+  const cslbHash = () => e.status().policies.find((p) => p.name === "cslb")!.hash;
+  const before = cslbHash();
+  const cslb = join(dir, "cslb.policy");
+  writeFileSync(cslb, readFileSync(cslb, "utf8").replace("param band = 10", "param band = 20"));
+  await until(() => cslbHash() !== before, 5000, "a reload for the edit in the new folder");
+  expect(e.status().reload_error).toBeNull();
+
+  const evacuate = join(dir, "evacuate.policy");
+  writeFileSync(evacuate, "policy evacuate\nrule r then migrate nothing to nowhere\n");
+  await until(() => e.status().reload_error !== null, 5000, "a reload_error for the broken file");
+  expect(e.status().reload_error!.diagnostics.some((d) => d.severity === "error" && d.span.file === evacuate)).toBe(true);
+}
+
+describe("engine: the policy watcher survives its folder being replaced", () => {
+  it("rm -rf + mkdir + copy: one reload, then later edits and breakages still reload", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "vmpolicy-watch-")), "pd");
+    fillFolder(dir);
+    const { engine: e, reloads } = await engineWatching(dir);
+
+    rmSync(dir, { recursive: true });
+    fillFolder(dir);
+    await until(() => reloads.length >= 1, 5000, "the reload for the replaced folder");
+    expect(reloads.at(-1)).toMatchObject({ ok: true });
+
+    await expectStillWatched(e, dir);
+  });
+
+  it("renamed away and back: a reload for each, then later edits and breakages still reload", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "vmpolicy-watch-")), "pd");
+    fillFolder(dir);
+    const { engine: e, reloads } = await engineWatching(dir);
+
+    // Away long enough to be noticed: the set is missing, so the running one stays.
+    renameSync(dir, `${dir}x`);
+    await until(() => e.status().reload_error !== null, 5000, "the reload_error for the missing folder");
+    const n = reloads.length;
+    renameSync(`${dir}x`, dir);
+    await until(() => reloads.length > n && reloads.at(-1)!.ok, 5000, "the reload for the folder coming back");
+    expect(e.status().reload_error).toBeNull();
+
+    await expectStillWatched(e, dir);
   });
 });

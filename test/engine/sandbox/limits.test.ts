@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEBUG_SYNC, newQuickJSWASMModule, TestQuickJSWASMModule, type QuickJSWASMModule } from "quickjs-emscripten";
-import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../engine/sandbox.js";
-import { createAnalyzer } from "../engine/sandbox-analyzer.js";
-import { sharedModule } from "../engine/sandbox-module.js";
-import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../engine/types.js";
+import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../../../engine/sandbox/index.js";
+import { createAnalyzer } from "../../../engine/sandbox/analyzer.js";
+import { sharedModule } from "../../../engine/sandbox/module.js";
+import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../../../engine/types.js";
 
 beforeAll(async () => {
   await loadSandbox();

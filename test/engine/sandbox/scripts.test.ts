@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../engine/sandbox.js";
-import { DEFAULT_SCRIPT_LIMITS } from "../engine/types.js";
+import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../../../engine/sandbox/index.js";
+import { DEFAULT_SCRIPT_LIMITS } from "../../../engine/types.js";
 
 beforeAll(async () => {
   await loadSandbox();

@@ -1,10 +1,10 @@
 import { describe, it, expect } from "vitest";
-import { simulateOnce } from "../engine/simulator/runner.js";
-import { thesisScenario, type Scenario } from "../engine/simulator/scenario.js";
-import { migrationSeconds } from "../engine/simulator/migration.js";
-import { ClusterModel } from "../engine/simulator/model.js";
-import { fairShares, coreUse } from "../engine/simulator/share.js";
-import { mulberry32 } from "../engine/rng.js";
+import { simulateOnce } from "../../../engine/simulator/runner.js";
+import { thesisScenario, type Scenario } from "../../../engine/simulator/scenario.js";
+import { migrationSeconds } from "../../../engine/simulator/migration.js";
+import { ClusterModel } from "../../../engine/simulator/model.js";
+import { fairShares, coreUse } from "../../../engine/hosts/drivers/cpu-share.js";
+import { mulberry32 } from "../../../engine/rng.js";
 
 /** One host, one VM, no overheads: every number is computable by hand. */
 function tiny(overrides: Partial<Scenario["workload"]> = {}, dom0 = 0): Scenario {

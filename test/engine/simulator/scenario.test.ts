@@ -2,8 +2,8 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadScenarioFile } from "../engine/simulator/scenario-load.js";
-import { simulateOnce } from "../engine/simulator/runner.js";
+import { loadScenarioFile } from "../../../engine/simulator/scenario-load.js";
+import { simulateOnce } from "../../../engine/simulator/runner.js";
 
 let dir = "";
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
-import { loadPolicySet } from "../engine/policy-set.js";
-import type { CompiledPolicySet } from "../grammar/compile-types.js";
-import { runSweep, type SweepRow } from "../engine/simulator/sweep.js";
-import { simulateOnce } from "../engine/simulator/runner.js";
-import { thesisScenario, withIterations } from "../engine/simulator/scenario.js";
+import { loadPolicySet } from "../../../engine/policy/set.js";
+import type { CompiledPolicySet } from "../../../grammar/compile-types.js";
+import { runSweep, type SweepRow } from "../../../engine/simulator/sweep.js";
+import { simulateOnce } from "../../../engine/simulator/runner.js";
+import { thesisScenario, withIterations } from "../../../engine/simulator/scenario.js";
 
 const sets: CompiledPolicySet[] = [];
 async function load(path: string): Promise<CompiledPolicySet> {

@@ -1,14 +1,14 @@
 /**
  * docs/stdlib.md, rendered from the declaration tables, so the reference
  * cannot drift from what the checker accepts and the compiler runs
- * (test/stdlib.test.ts compares the file with this output). Regenerate with
- * `node dist/stdlib/docs.js > docs/stdlib.md` after `npm run build`.
+ * (test/stdlib/functions.test.ts compares the file with this output). Regenerate with
+ * `node dist/grammar/stdlib-docs.js > docs/stdlib.md` after `npm run build`.
  */
 import { fileURLToPath } from "node:url";
-import { AGGREGATES } from "./aggregates.js";
-import { signatureOf, STDLIB_FUNCTIONS } from "./functions.js";
-import { HOST_FIELDS, VM_FIELDS, typeName } from "../grammar/check-types.js";
-import type { Type } from "../grammar/types.js";
+import { AGGREGATES } from "../stdlib/aggregates.js";
+import { signatureOf, STDLIB_FUNCTIONS } from "../stdlib/functions.js";
+import { HOST_FIELDS, VM_FIELDS, typeName } from "./check-types.js";
+import type { Type } from "./types.js";
 
 function fieldRows(fields: ReadonlyMap<string, Type>): string[] {
   return [...fields].map(([name, t]) => `| \`${name}\` | ${typeName(t).replace(/^an? /, "")} |`);
@@ -19,7 +19,7 @@ export function renderStdlibDocs(): string {
   const out: string[] = [
     "# Functions, aggregates and fields",
     "",
-    "<!-- Rendered from stdlib/functions.ts and stdlib/aggregates.ts by stdlib/docs.ts; edit those, not this file. -->",
+    "<!-- Rendered from stdlib/functions.ts and stdlib/aggregates.ts by grammar/stdlib-docs.ts; edit those, not this file. -->",
     "",
     "Every function gives `none` when any argument is `none` (SPEC 2.5). The checker",
     "checks the number and the types of arguments (`T205`, `T206`).",

@@ -2,7 +2,7 @@
  * The engine's own CPU use while it manages the thesis testbed (the thesis
  * measured 0.06–0.09% of a host for its engine). Run after `npm run build`:
  *
- *   node dist/bench/engine-cpu.js [SECONDS=120] [WARMUP=60]
+ *   node dist/bench/engine.js [SECONDS=120] [WARMUP=60]
  *
  * Two set-ups, each at the default 10 s interval:
  * - `embedded`: `vmpolicy run` with no config, as `npm start` runs it: the
