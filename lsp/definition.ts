@@ -16,8 +16,8 @@ export function definition(analysis: FileAnalysis, uri: string, offset: number):
   if (index == null || at === undefined) return null;
   const t = at.target;
   // The subject of a constraint or group condition is declared by the constraint or group itself.
-  if (t.kind === "subject") return { uri, range: spanToRange(t.of.name.span) };
-  const decl = index.declarationOf(t);
+  const declaring = t.kind !== "subject" ? t : t.of.kind === "GroupDecl" ? { kind: "group" as const, decl: t.of } : { kind: "constraint" as const, decl: t.of };
+  const decl = index.declarationOf(declaring);
   return decl === undefined ? null : { uri, range: spanToRange(decl.span) };
 }
 

@@ -79,14 +79,51 @@ export class OccurrenceIndex {
   private readonly groups = new Map<string, GroupDecl>();
   private readonly lines: LineIndex;
 
+  /** Walks `policy` (checked from `text`); with `occurrences`, takes those instead (see `moved`). */
   constructor(
     readonly policy: CheckedPolicy,
     text: string,
+    occurrences?: readonly Occurrence[],
   ) {
     this.lines = new LineIndex(text);
+    if (occurrences !== undefined) {
+      this.all.push(...occurrences);
+      return;
+    }
     for (const d of policy.ast.decls) if (d.kind === "GroupDecl" && !this.groups.has(d.name.name)) this.groups.set(d.name.name, d);
     this.walkFile();
     this.all.sort((a, b) => a.span.start.offset - b.span.start.offset);
+  }
+
+  /**
+   * This index carried over to `text`, an edit of the text it was built
+   * from: occurrences before and after the edited stretch move with the
+   * text, those inside it are dropped. While a line is half typed the file
+   * does not parse; hover, definition and references elsewhere in it keep
+   * working from its last check that parsed.
+   */
+  moved(old: string, text: string): OccurrenceIndex {
+    let prefix = 0;
+    const shortest = Math.min(old.length, text.length);
+    while (prefix < shortest && old.charCodeAt(prefix) === text.charCodeAt(prefix)) prefix++;
+    let suffix = 0;
+    while (suffix < shortest - prefix && old.charCodeAt(old.length - 1 - suffix) === text.charCodeAt(text.length - 1 - suffix)) suffix++;
+    const delta = text.length - old.length;
+    const lines = new LineIndex(text);
+    const position = (offset: number): Span["start"] => {
+      const p = lines.position(offset);
+      return { offset, line: p.line + 1, column: p.character + 1 };
+    };
+    const out: Occurrence[] = [];
+    for (const o of this.all) {
+      let shift: number;
+      if (o.span.end.offset <= prefix) shift = 0;
+      else if (o.span.start.offset >= old.length - suffix) shift = delta;
+      else continue;
+      const span = { file: o.span.file, start: position(o.span.start.offset + shift), end: position(o.span.end.offset + shift) };
+      out.push({ ...o, span });
+    }
+    return new OccurrenceIndex(this.policy, text, out);
   }
 
   /** The occurrence under `offset` (the innermost, when names touch). */

@@ -17,7 +17,7 @@ const RENAMEABLE = new Set(["param", "let", "ruleLet", "group"]);
 /** The occurrence under the cursor when it can be renamed; a ResponseError saying why not otherwise. */
 function renameable(analysis: FileAnalysis, offset: number): Occurrence {
   const at = analysis.index?.at(offset);
-  if (analysis.index == null) throw new ResponseError(ErrorCodes.InvalidRequest, "the file has syntax errors; fix them to rename");
+  if (analysis.ast === null || analysis.index === null) throw new ResponseError(ErrorCodes.InvalidRequest, "the file has syntax errors; fix them to rename");
   if (at === undefined || !RENAMEABLE.has(at.target.kind)) {
     throw new ResponseError(ErrorCodes.InvalidRequest, "only a let, a param or a group can be renamed");
   }

@@ -149,7 +149,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
 
   /** The analysis of a request's document and the offset of its position. */
   async function at(uri: string, position: { line: number; character: number }): Promise<{ analysis: FileAnalysis; offset: number } | null> {
-    const analysis = await workspace.file(uri);
+    const analysis = await workspace.navigable(uri);
     if (analysis === undefined) return null;
     return { analysis, offset: new LineIndex(analysis.text).offset(position) };
   }

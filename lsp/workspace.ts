@@ -80,6 +80,19 @@ export class Workspace {
     return (await this.analyze(uri)).files.get(fileOfUri(uri));
   }
 
+  /**
+   * The analysis to answer hover, definition and references from: the
+   * current one, or, when the text does not parse, its last check that did,
+   * with the names outside the edited stretch moved to where they are now.
+   */
+  async navigable(uri: string): Promise<FileAnalysis | undefined> {
+    const current = await this.file(uri);
+    const last = current === undefined || current.ast !== null ? undefined : this.parsed.get(current.file);
+    if (current === undefined || last === undefined || last.index === null) return current;
+    const index = last.index.moved(last.text, current.text);
+    return { ...current, policy: last.policy, index };
+  }
+
   /** The latest analysis of `file` whose text parsed (maybe of an older text). */
   lastParsed(file: string): FileAnalysis | undefined {
     return this.parsed.get(file);

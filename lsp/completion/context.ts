@@ -81,6 +81,7 @@ export function completionPlace(text: string, offset: number): CompletionPlace {
   }
   if (new RegExp(`^group\\s+${NAME}\\s+$`).test(before)) return { kind: "keywords", words: ["when", "otherwise"] };
   if (/^\s+for\s+$/.test(before)) return { kind: "keywords", words: ["each"] };
+  if (new RegExp(`^rule\\s+${NAME}\\s+$`).test(before)) return { kind: "keywords", words: ["priority"] };
   if (/(?:\bthen|,)$/.test(words) && /^\s*then\b|\bthen\b/.test(before)) {
     // A `,` is an action separator only on the `then` line, not inside a call.
     const afterThen = before.slice(before.lastIndexOf("then") + 4);

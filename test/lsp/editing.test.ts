@@ -53,6 +53,7 @@ describe("completion", () => {
     expect(await labelsAt(DEMO.replace("  when vm.labels", "  \n  when vm.labels"), 12, 3)).toEqual(["when", "require"]);
     expect(await labelsAt(DEMO.replace("then migrate vm to dst", "then a"), 19, 9)).toEqual(["migrate", "evacuate", "recover", "alert"]);
     expect(await labelsAt(DEMO.replace("group rest otherwise", "group rest "), 9, 12)).toEqual(["when", "otherwise"]);
+    expect(await labelsAt(DEMO.replace("rule balance", "rule balance "), 15, 14)).toEqual(["priority"]);
   });
 
   it("offers groups and elements where a binding starts", async () => {

@@ -78,6 +78,26 @@ describe("definition and references", () => {
   });
 });
 
+describe("while a line is half typed (the file does not parse)", () => {
+  it("answers hover, definition and references from the last check, names moved to where they are now", async () => {
+    // Two new lines in the rule: everything after them moves down two lines.
+    client.change(demo, 2, range(18, 1, 18, 1), "  when dst.\n  let x = \n");
+    expect((await client.diagnostics(demo, 2)).map((d) => d.code)).toContain("P115");
+    expect(await hoverText(6, 24)).toBe("```vmpolicy\nparam band = 10\n```\n\nA param of policy `demo`; set it with `demo.band=VALUE`.");
+    expect(await client.definition(demo, at(21, 22))).toEqual({ uri: demo, range: range(17, 7, 17, 10) });
+    expect(await client.references(demo, at(17, 8))).toEqual([
+      { uri: demo, range: range(17, 7, 17, 10) },
+      { uri: demo, range: range(20, 50, 20, 53) },
+      { uri: demo, range: range(21, 22, 21, 25) },
+    ]);
+    // The edited lines themselves have no names yet, and rename waits for a file that parses.
+    expect(await client.hover(demo, at(18, 9))).toBeNull();
+    await expect(client.rename(demo, at(3, 8), "width")).rejects.toThrow("the file has syntax errors; fix them to rename");
+    client.change(demo, 3, range(18, 1, 20, 1), "");
+    expect(await client.diagnostics(demo, 3)).toEqual([]);
+  });
+});
+
 describe("document symbols", () => {
   it("outlines the policy: params, lets, groups, constraints, rules with their lets", async () => {
     const symbols = await client.symbols(demo);
