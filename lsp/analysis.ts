@@ -18,11 +18,15 @@ import { OccurrenceIndex } from "./occurrences.js";
 export interface SetSource {
   readonly file: string;
   readonly text: string;
+  /** The version of an open document's text (absent for a file read from disk). */
+  readonly version?: number;
 }
 
 export interface FileAnalysis {
   readonly file: string;
   readonly text: string;
+  /** The document version `text` is (absent for a file read from disk). */
+  readonly version: number | undefined;
   /** Null when the text has syntax errors (features then fall back to scanning the text). */
   readonly ast: PolicyFile | null;
   readonly policy: CheckedPolicy | null;
@@ -88,6 +92,7 @@ export function analyzeSet(sources: readonly SetSource[], cache: ParseCache, scr
     out.set(source.file, {
       file: source.file,
       text: source.text,
+      version: source.version,
       ast: result.ast,
       policy,
       get index() {

@@ -7,7 +7,7 @@
  */
 import type { Hover } from "vscode-languageserver";
 import type { ConstraintDecl, RuleDecl } from "../grammar/ast.js";
-import { typeName } from "../grammar/check-types.js";
+import { HOST_FIELDS, typeName, VM_FIELDS } from "../grammar/check-types.js";
 import { printBinding, printExpr, printOrder } from "../grammar/print-expr.js";
 import type { CheckedPolicy } from "../grammar/types.js";
 import { aggregateInfo } from "../stdlib/aggregates.js";
@@ -16,7 +16,6 @@ import { signatureOf, stdlibFunction } from "../stdlib/functions.js";
 import type { FileAnalysis } from "./analysis.js";
 import type { Target } from "./occurrences.js";
 import { spanToRange } from "./ranges.js";
-import { HOST_FIELDS, VM_FIELDS } from "../grammar/check-types.js";
 
 /** A value of the latest plan (`values.POLICY.NAME`), when an engine is configured. */
 export type PlanValueLookup = (policy: string, name: string) => Promise<{ value: unknown; engine: string } | undefined>;

@@ -15,11 +15,6 @@ export function spanToRange(span: Span): Range {
   };
 }
 
-/** Whether `offset` lies within `span`, its end included (a cursor just past a name is on it). */
-export function spanContains(span: Span, offset: number): boolean {
-  return span.start.offset <= offset && offset <= span.end.offset;
-}
-
 /** Offsets of the first character of each line of a text. */
 export class LineIndex {
   private readonly starts: number[] = [0];
@@ -57,15 +52,4 @@ export class LineIndex {
   whole(): Range {
     return this.range(0, this.text.length);
   }
-}
-
-/** The identifier around `offset` (letters, digits, `_`), as offsets, or null. */
-export function wordAt(text: string, offset: number): { start: number; end: number; word: string } | null {
-  const isWord = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_]/.test(c);
-  let start = offset;
-  while (start > 0 && isWord(text[start - 1])) start--;
-  let end = offset;
-  while (end < text.length && isWord(text[end])) end++;
-  if (start === end || /[0-9]/.test(text[start]!)) return null;
-  return { start, end, word: text.slice(start, end) };
 }

@@ -99,7 +99,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
       const doc = open.get(analysis.file);
       const fileUri = doc?.uri ?? uriOfFile(analysis.file);
       sent.add(fileUri);
-      void connection.sendDiagnostics({ uri: fileUri, version: doc?.version, diagnostics: analysis.diagnostics.map(toLspDiagnostic) });
+      void connection.sendDiagnostics({ uri: fileUri, version: analysis.version, diagnostics: analysis.diagnostics.map(toLspDiagnostic) });
     }
     // Files that left the set (deleted, renamed, closed unsaved buffers) lose their diagnostics.
     for (const gone of published.get(set.key) ?? []) if (!sent.has(gone)) void connection.sendDiagnostics({ uri: gone, diagnostics: [] });

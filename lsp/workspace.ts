@@ -114,17 +114,18 @@ export class Workspace {
   private async sources(key: string, uri: string): Promise<SetSource[]> {
     if (!uri.startsWith("file:")) {
       const doc = this.documents.get(uri);
-      return doc === undefined ? [] : [{ file: uri, text: doc.getText() }];
+      return doc === undefined ? [] : [{ file: uri, text: doc.getText(), version: doc.version }];
     }
-    const open = new Map<string, string>();
+    // Texts and versions are taken together, before any await: the diagnostics of a check carry the version they are of.
+    const open = new Map<string, SetSource>();
     for (const doc of this.documents.all()) {
       if (!doc.uri.startsWith("file:")) continue;
       const file = fileOfUri(doc.uri);
-      if (dirname(file) === key && extname(file) === ".policy") open.set(file, doc.getText());
+      if (dirname(file) === key && extname(file) === ".policy") open.set(file, { file, text: doc.getText(), version: doc.version });
     }
     const self = fileOfUri(uri);
     const selfDoc = this.documents.get(uri);
-    if (selfDoc !== undefined) open.set(self, selfDoc.getText());
+    if (selfDoc !== undefined) open.set(self, { file: self, text: selfDoc.getText(), version: selfDoc.version });
     const names = new Set<string>(open.keys());
     try {
       for (const e of await readdir(key, { withFileTypes: true })) if (e.name.endsWith(".policy") && !e.isDirectory()) names.add(join(key, e.name));
@@ -133,7 +134,12 @@ export class Workspace {
     }
     const sources: SetSource[] = [];
     for (const file of [...names].sort()) {
-      const text = open.get(file) ?? (await this.readDisk(file));
+      const edited = open.get(file);
+      if (edited !== undefined) {
+        sources.push(edited);
+        continue;
+      }
+      const text = await this.readDisk(file);
       if (text !== null) sources.push({ file, text });
     }
     return sources;
@@ -157,5 +163,5 @@ export class Workspace {
 
 /** Whether two reads of a set give the same files with the same texts. */
 function sameSources(a: readonly SetSource[], b: readonly SetSource[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.file === b[i]!.file && s.text === b[i]!.text);
+  return a.length === b.length && a.every((s, i) => s.file === b[i]!.file && s.version === b[i]!.version && s.text === b[i]!.text);
 }
