@@ -98,8 +98,12 @@ describe("diagnostics", () => {
     expect((await client.diagnostics(scratch, 1)).length).toBeGreaterThan(0);
     client.replace(scratch, 2, `policy deep\nlet x = ${"(".repeat(5000)}1${")".repeat(5000)}\n`);
     expect((await client.diagnostics(scratch, 2)).map((d) => d.code)).toEqual(["P114"]);
-    client.replace(scratch, 3, "policy huge\n" + "# padding\n".repeat(250_000));
-    expect(await client.diagnostics(scratch, 3)).toEqual([
+    client.replace(scratch, 3, 'policy open\nscript """\nfunction f() {\n');
+    expect((await client.diagnostics(scratch, 3)).map((d) => [d.code, d.message])).toEqual([
+      ["P104", 'unterminated script block: a closing `"""` is missing'],
+    ]);
+    client.replace(scratch, 4, "policy huge\n" + "# padding\n".repeat(250_000));
+    expect(await client.diagnostics(scratch, 4)).toEqual([
       {
         range: range(1, 1, 1, 1),
         severity: 2,
