@@ -67,6 +67,8 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
   let facts = options.facts === undefined ? undefined : new FactsLabelSource(options.facts);
   const published = new Map<string, Set<string>>();
   const timers = new Map<string, NodeJS.Timeout>();
+  /** How long the last check of each set took (see `waitAfterKey`). */
+  const checkMs = new Map<string, number>();
 
   const log = (what: string, e: unknown): void => connection.console.error(`vmpolicy lsp: ${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 
@@ -83,8 +85,10 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
 
   async function publish(uri: string): Promise<void> {
     let set: SetAnalysis;
+    const started = performance.now();
     try {
       set = await workspace.analyze(uri);
+      checkMs.set(set.key, performance.now() - started);
     } catch (e) {
       log("check", e);
       const at = { offset: 0, line: 1, column: 1 };
@@ -106,6 +110,12 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
     published.set(set.key, sent);
   }
 
+  /** 10 ms after a key; for a set whose check takes over 100 ms, as long as it takes (up to 1 s). */
+  function waitAfterKey(key: string): number {
+    const last = checkMs.get(key) ?? 0;
+    return last > 100 ? Math.min(last, 1000) : (options.debounceMs ?? 10);
+  }
+
   function schedule(uri: string): void {
     const key = workspace.setKey(uri);
     clearTimeout(timers.get(key));
@@ -114,7 +124,7 @@ export function startLanguageServer(options: ServerOptions = {}): Connection {
       setTimeout(() => {
         timers.delete(key);
         publish(uri).catch((e) => log("publish", e));
-      }, options.debounceMs ?? 10),
+      }, waitAfterKey(key)),
     );
   }
 
