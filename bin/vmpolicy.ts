@@ -20,6 +20,7 @@ interface CommandEntry {
 const COMMANDS: readonly CommandEntry[] = [
   { name: "check", summary: "check policy files or folders of .policy files (default policies/) and print every problem", load: async () => (await import("./commands/check.js")).registerCheck },
   { name: "fmt", summary: "rewrite policy files (or the .policy files of folders) in the canonical layout", load: async () => (await import("./commands/fmt.js")).registerFmt },
+  { name: "test", summary: "run policy test files (*.test.yaml; default: every one under policies/)", load: async () => (await import("./commands/test.js")).registerTest },
   { name: "plan", summary: "plan one round over a facts snapshot and print the plan", load: async () => (await import("./commands/plan.js")).registerPlan },
   { name: "simulate", summary: "simulate static placement and policies on the thesis testbed (or a scenario)", load: async () => (await import("./commands/simulate.js")).registerSimulate },
   { name: "run", summary: "run the engine: poll hosts, plan, migrate, serve the HTTP API", load: async () => (await import("./commands/run.js")).registerRun },
