@@ -73,11 +73,13 @@ export async function loadTestFile(file: string, text: string): Promise<TestFile
   const cases: TestCase[] = [];
   const names = new Set<string>();
   for (let i = 0; i < tests.length; i++) {
+    const name = isObj(tests[i]) ? tests[i]["name"] : undefined;
+    if (typeof name === "string") {
+      if (names.has(name)) src.fail(["tests", i, "name"], `two cases are named "${name}"`);
+      names.add(name);
+    }
     const c = await loadCase(src, tests[i], ["tests", i], base, factsCache);
-    if (c === null) continue;
-    if (names.has(c.name)) src.fail(["tests", i, "name"], `two cases are named "${c.name}"`);
-    names.add(c.name);
-    cases.push(c);
+    if (c !== null) cases.push(c);
   }
   return { file, source: src, policies, cases };
 }
