@@ -5,7 +5,7 @@
  * (SPEC 8).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -240,5 +240,15 @@ tests:
       "policies/examples/cslb-script.policy 100",
       "policies/examples/cslb-steady.policy 100",
     ]);
+  });
+});
+
+describe("the README's test file", () => {
+  it("passes as the README shows it", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const block = /\n\n((?: {4}policies: .*\n(?: {4}.*\n|\n)+?))\nA failing case/.exec(readme);
+    expect(block).not.toBeNull();
+    writeFileSync(join(dir, "readme.test.yaml"), block![1]!.replace(/^ {4}/gm, "").replace("[cslb.policy, evacuate.policy]", `[${resolve("policies/cslb.policy")}, ${resolve("policies/evacuate.policy")}]`));
+    expect(run(["readme.test.yaml"])).toEqual({ code: 0, stdout: "1 passed, 0 failed\n", stderr: "" });
   });
 });
