@@ -31,6 +31,7 @@ export class EngineMetrics {
   private readonly reloads: Counter<"result">;
   private readonly reloadFailures: Counter;
   private readonly hostEvents: Counter<"event">;
+  private readonly pingpongs: Counter;
   private lastReloadAt = 0;
 
   constructor(options: EngineMetricsOptions = {}) {
@@ -52,6 +53,7 @@ export class EngineMetrics {
     });
     this.reloads = new Counter({ name: "vmpolicy_reloads_total", help: "Policy reload attempts by result (ok, rejected).", labelNames: ["result"], registers });
     this.hostEvents = new Counter({ name: "vmpolicy_host_events_total", help: "Host transitions: down (no answer for down_after), up (answers again), fenced.", labelNames: ["event"], registers });
+    this.pingpongs = new Counter({ name: "vmpolicy_pingpong_total", help: "Migrations that took a VM back to a host it had left within pingpong_window (SPEC 12).", registers });
     this.reloadFailures = new Counter({ name: "vmpolicy_reload_failures_total", help: "Reloads rejected because the new policy set has errors (the old set kept running).", registers });
     const self = this;
     new Gauge({
@@ -175,6 +177,11 @@ export class EngineMetrics {
   }
 
   /** On a host's transition (the engine's `host` event). */
+  /** A VM went back to a host it had left within the ping-pong window. */
+  pingPongSeen(): void {
+    this.pingpongs.inc();
+  }
+
   hostChanged(event: { host: string; state: string }): void {
     this.hostEvents.inc({ event: event.state });
   }
@@ -191,14 +198,16 @@ export class EngineMetrics {
 
 /**
  * Subscribes the metrics to the engine's events (`round`, `action`,
- * `reload`, `host`; see engine/run/engine.ts). Returns the unsubscribe function.
+ * `reload`, `host`, `pingpong`; see engine/run/engine.ts). Returns the unsubscribe function.
  */
 export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics): () => void {
   const onRound = (s: RoundSummary, p: Plan | null) => metrics.roundFinished(s, p);
   const onAction = (e: JournalEntry) => metrics.actionRecorded(e);
   const onReload = (r: ReloadResult) => metrics.reloadFinished(r);
   const onHost = (h: { host: string; state: string }) => metrics.hostChanged(h);
+  const onPingPong = () => metrics.pingPongSeen();
   events.on("round", onRound);
+  events.on("pingpong", onPingPong);
   events.on("host", onHost);
   events.on("action", onAction);
   events.on("reload", onReload);
@@ -207,5 +216,6 @@ export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics):
     events.off("action", onAction);
     events.off("reload", onReload);
     events.off("host", onHost);
+    events.off("pingpong", onPingPong);
   };
 }
