@@ -238,6 +238,7 @@ tests:
       "policies/examples/consolidate.policy 100",
       "policies/examples/cslb-hysteresis.policy 100",
       "policies/examples/cslb-script.policy 100",
+      "policies/examples/cslb-stable.policy 100",
       "policies/examples/cslb-steady.policy 100",
     ]);
   });
