@@ -1,10 +1,11 @@
 /**
  * chevrotain's runtime, from the single-file build the package ships
  * (`lib/chevrotain.mjs`, the same version's code) rather than its package
- * entry, which imports lodash-es as some 600 separate ES modules: on this
- * machine that alone cost `vmpolicy check` ~1 s of its start-up, the bundle
- * ~0.1 s (docs/testing.md, "start-up"). chevrotain is pinned (11.2.0), so the
- * file is where this expects it; should it ever be missing, the package
+ * entry, which imports lodash-es, hundreds of small ES modules: measured
+ * on this (heavily loaded) machine, importing the package entry took
+ * 1.1–1.5 s and the single file 0.18 s (README, "Benchmarks", start-up).
+ * chevrotain is pinned (11.2.0), so the file is where this expects it;
+ * should it ever be missing, the package
  * entry is used. Types still come from "chevrotain".
  */
 import { createRequire } from "node:module";

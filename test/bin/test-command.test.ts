@@ -176,16 +176,20 @@ tests:
     );
   });
 
-  it("YAML that does not parse, a missing facts file, a bad param: errors at their lines, exit 1", () => {
+  it("YAML that does not parse, a missing facts file, a bad param, a broken policy: errors at their lines, exit 1", () => {
     write("syntax.test.yaml", "tests:\n  - name: x\n    facts: [1,\n");
     write("nofacts.test.yaml", "policies: [p.policy]\ntests:\n  - name: x\n    facts: missing.json\n    expect: {}\n");
     write("param.test.yaml", "policies: [p.policy]\ntests:\n  - name: x\n    facts: facts.json\n    params: { limt: 3 }\n    expect: {}\n");
-    const r = run(["syntax.test.yaml", "nofacts.test.yaml", "param.test.yaml"]);
+    write("broken.policy", "policy broken\nrule r for each host where host.lod > 1 then evacuate host\n");
+    write("broken.test.yaml", "policies: [broken.policy]\ntests:\n  - name: x\n    facts: facts.json\n    expect: {}\n");
+    const r = run(["syntax.test.yaml", "nofacts.test.yaml", "param.test.yaml", "broken.test.yaml"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^syntax\.test\.yaml:\d+:\d+: error: not valid YAML: /);
     expect(r.stdout).toContain("nofacts.test.yaml:4:5: error: facts: cannot read missing.json: no such file or directory\n");
     expect(r.stdout).toContain("param.test.yaml:5:5: error: params limt=3: unknown param `limt`\n");
-    expect(r.stdout.endsWith("0 passed, 0 failed, 3 errors\n")).toBe(true);
+    // A policy's own error, as `check` prints it.
+    expect(r.stdout).toContain("broken.policy:2:33: error: unknown field `lod` of host; did you mean `load`?\n");
+    expect(r.stdout.endsWith("0 passed, 0 failed, 4 errors\n")).toBe(true);
   });
 
   it("a path that cannot be read: exit 2, named on stderr", () => {
