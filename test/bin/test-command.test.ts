@@ -227,6 +227,10 @@ tests:
     ]);
     // Counted, not guessed: the shed rule ran once per busy host per case (a, then nothing with limit 100).
     expect(file.items.find((i: { name: string }) => i.name === "rule shed")).toMatchObject({ evaluated: 1, held: 1, planned: 1 });
+    // Two hosts in each of two cases: `busy` is tested 4 times and holds once (a, at limit 90);
+    // `calm` (otherwise) is reached by the other 3 and takes them all.
+    expect(file.items.find((i: { name: string }) => i.name === "group busy")).toMatchObject({ evaluated: 4, held: 1 });
+    expect(file.items.find((i: { name: string }) => i.name === "group calm")).toMatchObject({ evaluated: 3, held: 3 });
   });
 
   it("the shipped tests pass and exercise every clause of the shipped policies", () => {
