@@ -74,7 +74,8 @@ export async function runTestFile(file: TestFile, options: RunOptions = {}): Pro
         // A bad param is the test file's fault: report it at the case's params; policy errors where they are.
         diagnostics.push(d.span.file === "params" ? { ...d, code: "F505", span: file.source.spanOf([...c.path, "params"]) } : d);
       }
-      if (c.params.length === 0 || diagnostics.some((d) => d.span.file !== file.file)) break;
+      // The policies' own errors are the same for every params: report them once.
+      if (diagnostics.some((d) => d.span.file !== file.file)) break;
     }
     if (diagnostics.length > 0) return { file, diagnostics: dedupe(diagnostics), texts, cases: [] };
     const files = new Set(read.sources.map((s) => s.file));
