@@ -4,10 +4,12 @@
  * expression is compiled once here; a round only calls closures. Params set
  * from outside (`--param`, the engine config) replace declared values here.
  */
-import type { ConstraintDecl, GroupDecl, ParamDecl, RuleDecl } from "./ast.js";
+import type { Action, ConstraintDecl, Expr, GroupDecl, ParamDecl, RuleDecl, Span } from "./ast.js";
 import { CompileContext } from "./compile-context.js";
+import { probeCondition, probeRule, probeValue, type CoverageItem, type CoverageRecorder } from "./coverage.js";
 import { compileExpr } from "./compile-expr.js";
 import { compileBinding } from "./compile-binding.js";
+import { printExpr } from "./print-expr.js";
 import type {
   CompiledAction,
   CompiledClause,
@@ -19,6 +21,7 @@ import type {
   CompiledPolicySet,
   CompiledRule,
   CompiledScript,
+  Evaluator,
   ParamType,
   ValueEntry,
 } from "./compile-types.js";
@@ -33,6 +36,12 @@ export interface CompileOptions {
    * of the param's type (see `engine/policy/params.ts`, which parses `--param`).
    */
   readonly params?: ReadonlyMap<string, number | string | boolean>;
+  /**
+   * Counts what evaluation does (`vmpolicy test --coverage`): every rule,
+   * `when`, let and group is compiled inside a probe of `coverage.ts`.
+   * Absent, no probe is compiled in.
+   */
+  readonly coverage?: CoverageRecorder;
 }
 
 /**
@@ -46,7 +55,7 @@ export function compilePolicySet(
 ): { set: CompiledPolicySet | null; diagnostics: Diagnostic[] } {
   if (!checked.ok) return { set: null, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
-  const policies = checked.policies.map((p, i) => compilePolicy(p, i, options.params ?? new Map(), diagnostics));
+  const policies = checked.policies.map((p, i) => compilePolicy(p, i, options.params ?? new Map(), diagnostics, options.coverage));
   if (diagnostics.length > 0) return { set: null, diagnostics };
   const set: CompiledPolicySet = {
     policies,
@@ -80,6 +89,7 @@ function compilePolicy(
   index: number,
   overrides: ReadonlyMap<string, number | string | boolean>,
   diagnostics: Diagnostic[],
+  coverage: CoverageRecorder | undefined,
 ): CompiledPolicy {
   const ctx = new CompileContext(policy);
   const params: CompiledParam[] = [];
@@ -110,23 +120,24 @@ function compilePolicy(
       case "LetDecl": {
         const slot = ctx.slot(decl);
         const letIndex = ctx.letIndex.get(decl)!;
-        const value = compileExpr(decl.value, ctx);
+        const compiled = compileExpr(decl.value, ctx);
+        const value = coverage ? probeValue(coverage.item("let", `let ${decl.name.name}`, decl.span), compiled) : compiled;
         ctx.letEvals[letIndex] = value;
         lets.push({ name: decl.name.name, slot, index: letIndex, value });
         values.push({ name: decl.name.name, slot });
         break;
       }
       case "GroupDecl":
-        groups.push(compileGroup(decl, ctx));
+        groups.push(compileGroup(decl, ctx, coverage));
         break;
       case "ScriptDecl":
         scripts.push({ source: decl.source, sourceStart: decl.sourceStart });
         break;
       case "ConstraintDecl":
-        constraints.push(compileConstraint(decl, ctx));
+        constraints.push(compileConstraint(decl, ctx, coverage));
         break;
       case "RuleDecl":
-        rules.push(compileRule(decl, ctx, index, order));
+        rules.push(compileRule(decl, ctx, index, order, coverage));
         break;
     }
   });
@@ -146,22 +157,35 @@ function compilePolicy(
   };
 }
 
-function compileGroup(decl: GroupDecl, ctx: CompileContext): CompiledGroup {
+function compileGroup(decl: GroupDecl, ctx: CompileContext, coverage: CoverageRecorder | undefined): CompiledGroup {
   const subjectSlot = ctx.slot(decl);
-  return { name: decl.name.name, when: decl.when === null ? null : compileExpr(decl.when, ctx), subjectSlot };
+  const when = decl.when === null ? null : compileExpr(decl.when, ctx);
+  if (coverage === undefined) return { name: decl.name.name, when, subjectSlot };
+  // `otherwise` is probed as a condition that always holds: the planner treats it exactly like no condition.
+  const item = coverage.item("group", `group ${decl.name.name}`, decl.span);
+  return { name: decl.name.name, when: probeCondition(item, when ?? (() => true)), subjectSlot };
 }
 
-function compileConstraint(decl: ConstraintDecl, ctx: CompileContext): CompiledConstraint {
+/** A `when` condition, probed when counting coverage. */
+function whenClause(expr: Expr, span: Span, ctx: CompileContext, coverage: CoverageRecorder | undefined, suffix = ""): Evaluator {
+  const compiled = compileExpr(expr, ctx);
+  if (coverage === undefined) return compiled;
+  const text = printExpr(expr);
+  const label = `when ${text.length > 60 ? text.slice(0, 57) + "..." : text}${suffix}`;
+  return probeCondition(coverage.item("when", label, span), compiled);
+}
+
+function compileConstraint(decl: ConstraintDecl, ctx: CompileContext, coverage: CoverageRecorder | undefined): CompiledConstraint {
   return {
     name: `${ctx.policy.name}.${decl.name.name}`,
     vmSlot: ctx.subjectSlot(decl, "vm"),
     hostSlot: ctx.subjectSlot(decl, "host"),
-    when: decl.when === null ? null : compileExpr(decl.when, ctx),
+    when: decl.when === null ? null : whenClause(decl.when, decl.when.span, ctx, coverage, ` (constraint ${decl.name.name})`),
     require: compileExpr(decl.require, ctx),
   };
 }
 
-function compileRule(decl: RuleDecl, ctx: CompileContext, policy: number, order: number): CompiledRule {
+function compileRule(decl: RuleDecl, ctx: CompileContext, policy: number, order: number, coverage: CoverageRecorder | undefined): CompiledRule {
   const name = `${ctx.policy.name}.${decl.name.name}`;
   let forEach: CompiledRule["forEach"] = null;
   if (decl.forEach !== null) {
@@ -177,23 +201,18 @@ function compileRule(decl: RuleDecl, ctx: CompileContext, policy: number, order:
       desc: ord?.direction === "desc",
     };
   }
-  const clauses: CompiledClause[] = decl.clauses.map((clause) =>
-    clause.kind === "WhenClause"
-      ? { kind: "when", condition: compileExpr(clause.condition, ctx) }
-      : { kind: "let", name: clause.name.name, slot: ctx.slot(clause), value: compileExpr(clause.value, ctx) },
-  );
-  const actions: CompiledAction[] = decl.actions.map((action) => {
-    switch (action.kind) {
-      case "MigrateAction":
-        return { kind: "migrate", vm: compileExpr(action.vm, ctx), to: compileExpr(action.to, ctx) };
-      case "EvacuateAction":
-        return { kind: "evacuate", host: compileExpr(action.host, ctx) };
-      case "RecoverAction":
-        return { kind: "recover", host: compileExpr(action.host, ctx) };
-      case "AlertAction":
-        return { kind: "alert", message: compileExpr(action.message, ctx) };
-    }
+  const clauses: CompiledClause[] = decl.clauses.map((clause) => {
+    if (clause.kind === "WhenClause") return { kind: "when", condition: whenClause(clause.condition, clause.span, ctx, coverage) };
+    const value = compileExpr(clause.value, ctx);
+    return {
+      kind: "let",
+      name: clause.name.name,
+      slot: ctx.slot(clause),
+      value: coverage ? probeValue(coverage.item("let", `let ${clause.name.name}`, clause.span), value) : value,
+    };
   });
+  const actions: CompiledAction[] = decl.actions.map((action) => compileAction(action, ctx));
+  if (coverage !== undefined) probeRuleBody(coverage.item("rule", `rule ${decl.name.name}`, decl.span, name), clauses, actions);
   return {
     name,
     priority: decl.priority?.value ?? 0,
@@ -203,4 +222,36 @@ function compileRule(decl: RuleDecl, ctx: CompileContext, policy: number, order:
     clauses,
     actions,
   };
+}
+
+/**
+ * A rule's body began when its first clause (or, with none, its first
+ * action) is evaluated, and reached its actions when the first action is:
+ * the planner evaluates clauses in order and stops at a false `when`.
+ */
+function probeRuleBody(item: CoverageItem, clauses: CompiledClause[], actions: CompiledAction[]): void {
+  const first = actions[0]!;
+  const reach = (ev: Evaluator): Evaluator => probeRule(item, ev, clauses.length === 0, true);
+  actions[0] =
+    first.kind === "migrate"
+      ? { ...first, vm: reach(first.vm) }
+      : first.kind === "alert"
+        ? { ...first, message: reach(first.message) }
+        : { ...first, host: reach(first.host) };
+  const head = clauses[0];
+  if (head === undefined) return;
+  clauses[0] = head.kind === "when" ? { ...head, condition: probeRule(item, head.condition, true, false) } : { ...head, value: probeRule(item, head.value, true, false) };
+}
+
+function compileAction(action: Action, ctx: CompileContext): CompiledAction {
+  switch (action.kind) {
+    case "MigrateAction":
+      return { kind: "migrate", vm: compileExpr(action.vm, ctx), to: compileExpr(action.to, ctx) };
+    case "EvacuateAction":
+      return { kind: "evacuate", host: compileExpr(action.host, ctx) };
+    case "RecoverAction":
+      return { kind: "recover", host: compileExpr(action.host, ctx) };
+    case "AlertAction":
+      return { kind: "alert", message: compileExpr(action.message, ctx) };
+  }
 }

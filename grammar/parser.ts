@@ -14,7 +14,8 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import { CstParser, type IToken } from "chevrotain";
+import type { IToken } from "chevrotain";
+import { CstParser } from "./chevrotain.js";
 import {
   ALL_TOKENS,
   BinOp,

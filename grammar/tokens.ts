@@ -6,7 +6,8 @@
  * but belong to the `Identifier` category, so wherever a name is allowed they
  * are names.
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.js";
 
 /** Every plain name, including `host` and `vm` (which are in its category). */
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: "a name" });

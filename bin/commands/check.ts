@@ -42,21 +42,15 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
 }
 
 /**
- * The sandbox's analyzer, when a file has `script` blocks and the sandbox
- * module is present: loaded lazily, so checking plain policies never starts
- * WASM. A variable specifier keeps this file compiling without the module.
+ * The sandbox's analyzer, when a file has `script` blocks: loaded lazily, so
+ * checking plain policies never loads QuickJS. (A literal specifier, so the
+ * compiler notices when the module moves.)
  */
 async function analyzerFor(files: readonly PolicyFile[]): Promise<ScriptAnalyzer | undefined> {
   if (!files.some((f) => f.decls.some((d) => d.kind === "ScriptDecl"))) return undefined;
-  const specifier = "../../engine/sandbox.js";
-  try {
-    const mod = (await import(specifier)) as { loadSandbox?: () => Promise<void>; scriptAnalyzer?: () => ScriptAnalyzer };
-    if (typeof mod.loadSandbox !== "function" || typeof mod.scriptAnalyzer !== "function") return undefined;
-    await mod.loadSandbox();
-    return mod.scriptAnalyzer();
-  } catch {
-    return undefined;
-  }
+  const sandbox = await import("../../engine/sandbox/index.js");
+  await sandbox.loadSandbox();
+  return sandbox.scriptAnalyzer();
 }
 
 /** Parses and checks `paths` (none: `policies/`); returns the exit code. */

@@ -14,10 +14,9 @@ import { checkPolicySet } from "../../grammar/checker.js";
 import { compilePolicySet, paramType } from "../../grammar/compile.js";
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/diagnostics.js";
-import type { ScriptAnalyzer } from "../../grammar/types.js";
 import { parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "./params.js";
-import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../sandbox/index.js";
+import type { CoverageRecorder } from "../../grammar/coverage.js";
 import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
 
 export interface PolicySource {
@@ -33,6 +32,8 @@ export interface LoadOptions {
   readonly scriptLimits?: ScriptLimits;
   /** Where a script's `console.log` goes (the engine's log); dropped when absent. */
   readonly log?: (policy: string, message: string) => void;
+  /** Compile with coverage probes (`vmpolicy test --coverage`). */
+  readonly coverage?: CoverageRecorder;
 }
 
 /** A policy of a loaded set: its name, file and the sha256 of its text. */
@@ -60,7 +61,8 @@ export async function loadPolicySet(sources: readonly PolicySource[], options: L
     if (parsed.ast !== null) files.push(parsed.ast);
   }
   const limits = options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS;
-  const analyzer = await scriptAnalyzerOrNull(files, limits);
+  const sandbox = await sandboxIfScripts(files);
+  const analyzer = sandbox === null ? null : sandbox.scriptAnalyzer(limits);
   const checked = checkPolicySet(files, analyzer === null ? {} : { scripts: analyzer });
   diagnostics.push(...checked.diagnostics);
   const hashes = new Map(sources.map((s) => [s.file, sha256(s.text)]));
@@ -76,12 +78,12 @@ export async function loadPolicySet(sources: readonly PolicySource[], options: L
   diagnostics.push(...params.diagnostics);
   if (params.diagnostics.length > 0) return done(null);
 
-  const compiled = compilePolicySet(checked, { params: params.values });
+  const compiled = compilePolicySet(checked, { params: params.values, ...(options.coverage ? { coverage: options.coverage } : {}) });
   diagnostics.push(...compiled.diagnostics);
   if (compiled.set === null) return done(null);
   const set = compiled.set;
   set.hash = sha256(sources.map((s) => `${s.file}\n${s.text}`).join("\n\0\n"));
-  attachScripts(set, limits, options.log);
+  if (sandbox !== null) attachScripts(sandbox, set, limits, options.log);
   return done(set);
 }
 
@@ -102,21 +104,29 @@ function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
 
 // ---------------------------------------------------------------- scripts (SPEC 2.8)
 
-/** The sandbox's analyzer when some file has a `script` block; null otherwise (no WASM is loaded then). */
-async function scriptAnalyzerOrNull(files: readonly PolicyFile[], limits: ScriptLimits): Promise<ScriptAnalyzer | null> {
+type Sandbox = typeof import("../sandbox/index.js");
+
+/**
+ * The sandbox module, loaded, when some file has a `script` block; null
+ * otherwise: a set without scripts never imports QuickJS (its JavaScript
+ * alone costs a CLI command noticeable start-up time), let alone its WASM.
+ */
+async function sandboxIfScripts(files: readonly PolicyFile[]): Promise<Sandbox | null> {
   if (!files.some((f) => f.decls.some((d) => d.kind === "ScriptDecl"))) return null;
-  await loadSandbox();
-  return scriptAnalyzer(limits);
+  const sandbox = await import("../sandbox/index.js");
+  await sandbox.loadSandbox();
+  return sandbox;
 }
 
 /** Gives each policy with `script` blocks its own sandbox, reused across rounds until `dispose`. */
 function attachScripts(
+  sandbox: Sandbox,
   set: CompiledPolicySet,
   limits: ScriptLimits,
   log: ((policy: string, message: string) => void) | undefined,
 ): void {
   for (const policy of set.policies) {
     if (policy.scripts.length === 0) continue;
-    policy.runner = createPolicySandbox({ policy: policy.name, scripts: policy.scripts, limits, ...(log ? { log } : {}) });
+    policy.runner = sandbox.createPolicySandbox({ policy: policy.name, scripts: policy.scripts, limits, ...(log ? { log } : {}) });
   }
 }
