@@ -224,3 +224,13 @@ export function pooledStaticRow(benchmark: ThesisBenchmark): ThesisRow {
   const table = THESIS_TABLES.find((t) => t.kind === "dynamic" && t.rows[0]!.benchmark === benchmark)!;
   return table.rows.find((r) => !r.engine)!;
 }
+
+/**
+ * A row's cells with the percent columns scaled to sum to 100: the thesis's
+ * rows sum to 102.8–109.3 % ("because hyperthreading was turned on"), the
+ * model's shares of the physical cores to 100.
+ */
+export function scaledTo100(t: ThesisCells): ThesisCells {
+  const f = 100 / (t.vm_pct + t.dom0_pct + t.idle_pct + t.engine_pct);
+  return { runs: t.runs, vm_pct: t.vm_pct * f, dom0_pct: t.dom0_pct * f, idle_pct: t.idle_pct * f, engine_pct: t.engine_pct * f };
+}
