@@ -40,11 +40,11 @@ describe("vmpolicy simulate", () => {
   });
 
   it("compares several policies and prints a table like Table 5.5", () => {
-    const r = simulate("--iterations", "8", "--repeat", "2", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-steady.policy");
+    const r = simulate("--iterations", "8", "--repeat", "9", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy");
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±sd\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations$/);
-    expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 1 : 0])).toEqual(["static", "cslb", "cslb_steady"]);
+    expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 1 : 0])).toEqual(["static", "cslb", "cslb_cost"]);
     expect(lines[3]).toMatch(/[+-]\d+\.\d%/);
   });
 
