@@ -37,7 +37,7 @@ describe("vmpolicy simulate", () => {
     expect(b.out).toBe(a.out);
     const c = simulate("--sweep", "1,64", "--repeat", "9", "--duration", "20m", "--json", "--seed", "2");
     expect(c.out).not.toBe(a.out);
-  });
+  }, 120_000);
 
   it("compares several policies and prints a table like Table 5.5", () => {
     const r = simulate("--iterations", "8", "--repeat", "9", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy");
@@ -99,7 +99,7 @@ rule poke
     expect(svg).toContain("<title>thesis 5.5, static pooled: 234.96</title>");
     // Balanced tags: every opened element is closed.
     expect((svg.match(/<(text|title|circle)\b/g) ?? []).length).toBe((svg.match(/<\/(text|title|circle)>/g) ?? []).length);
-  });
+  }, 120_000);
 
   it("rejects a bad scenario with the key named, exit 1", () => {
     const file = join(tmp, "bad.yaml");
