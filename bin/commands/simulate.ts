@@ -14,12 +14,14 @@ import { useColor } from "./check.js";
 import { parseDuration } from "../../engine/run/config-schema.js";
 import { readPolicySources } from "../../engine/policy/files.js";
 import { loadPolicySet } from "../../engine/policy/set.js";
-import { renderChart } from "../../engine/simulator/chart-svg.js";
+import { renderChart, type ThesisMark } from "../../engine/simulator/chart-svg.js";
 import { renderTable } from "../../engine/simulator/report-table.js";
 import { loadScenarioFile, MAX_SCENARIO_SECONDS } from "../../engine/simulator/scenario-load.js";
 import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
 import { runSweep, type Contestant } from "../../engine/simulator/sweep.js";
 import type { PlanError } from "../../engine/types.js";
+import { runThesis } from "./simulate-thesis.js";
+import { thesisTable } from "../../engine/simulator/thesis-tables.js";
 
 export interface SimulateOptions {
   scenario?: string;
@@ -33,6 +35,8 @@ export interface SimulateOptions {
   duration?: string;
   json?: boolean;
   chart?: string;
+  thesis?: string | boolean;
+  markdown?: boolean;
 }
 
 const DEFAULT_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -49,11 +53,13 @@ export function registerSimulate(program: Command): void {
     .option("--static", "static placement only (no policy), unless --policy is also given")
     .option("--iterations <n>", "runs per VM before another VM takes over (one value)")
     .option("--sweep <list>", `comma-separated iterations values (default ${DEFAULT_SWEEP.join(",")})`)
-    .option("--repeat <r>", "seeded repeats per (iterations, policy)", "5")
+    .option("--repeat <r>", "seeded repeats per (iterations, policy); a multiple of 9 starts from every placement equally often", "9")
     .option("--seed <s>", "seed of every random choice: the same seed gives the same numbers", "1")
     .option("--duration <d>", "simulated time per run (30m, 1h, 3600; default the scenario's, 1h)")
     .option("--json", 'print { "rows": [ { iterations, policy, runs, runs_sd, vm_pct, dom0_pct, idle_pct, engine_pct, migrations, … } ] }')
     .option("--chart <file.svg>", "write an SVG chart of completed runs against log2(iterations)")
+    .option("--thesis [table]", "compare with the thesis's Table 5.1 … 5.8 or 6.1 (default all): thesis value, model mean and 95% CI, both baselines, a verdict per cell")
+    .option("--markdown", "with --thesis: print docs/thesis-comparison.md (comparison, constants, spurious migrations, sensitivity)")
     .addHelpText(
       "after",
       "\nStatic placement is always compared unless only --static is given. Rows with policy \"static\" have no engine.\nExit status: 0 done, 1 bad scenario or policy set, 2 usage error or unreadable file.",
@@ -90,6 +96,14 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
   // Seeds are 32-bit: a larger one would silently wrap onto another seed's numbers.
   if (!/^\s*\d+\s*$/.test(options.seed) || Number(options.seed) > 0xffffffff) return usage(`--seed: expected an integer from 0 to 4294967295, got "${options.seed}"`);
   const seed = Number(options.seed);
+  if (options.thesis !== undefined) {
+    if (options.scenario !== undefined || options.iterations !== undefined || options.sweep !== undefined || options.duration !== undefined || options.chart !== undefined || options.static)
+      return usage("--thesis runs the thesis's presets: it takes only --repeat, --seed, --policy (one), --json and --markdown");
+    if ((options.policy?.length ?? 0) > 1) return usage("--thesis compares one policy with the thesis (default policies/cslb.policy)");
+    const which = options.thesis === true ? "all" : String(options.thesis);
+    return runThesis({ which, repeats, seed, json: options.json === true, markdown: options.markdown === true, policy: options.policy?.[0] ?? "policies/cslb.policy" });
+  }
+  if (options.markdown) return usage("--markdown goes with --thesis");
 
   let scenario: Scenario = thesisScenario();
   if (options.scenario !== undefined) {
@@ -107,6 +121,10 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     scenario = { ...scenario, duration: d.value };
   }
 
+  // Repeat r starts with benchmark VM r mod n idle: other counts favour some starting placements.
+  const benchVms = scenario.vms.filter((v) => v.trace === undefined).length;
+  if (benchVms > scenario.workload.busy && repeats % benchVms !== 0)
+    process.stderr.write(`vmpolicy simulate: note: --repeat ${repeats} is not a multiple of the ${benchVms} benchmark VMs, so not every starting placement is equally represented\n`);
   const contestants: Contestant[] = [{ name: "static", set: null }];
   const paths = options.policy ?? (options.static ? [] : ["policies/cslb.policy"]);
   try {
@@ -142,7 +160,7 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
 
     if (options.chart !== undefined) {
       try {
-        await writeFile(options.chart, renderChart(rows));
+        await writeFile(options.chart, renderChart(rows, { scenario: options.scenario ?? "thesis testbed (gap)", repeats, seed, thesis: options.scenario === undefined && scenario.duration === 3600 ? table55Marks() : [] }));
       } catch (err) {
         return usage(`cannot write ${options.chart}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
@@ -153,4 +171,9 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
   } finally {
     for (const c of contestants) c.set?.dispose();
   }
+}
+
+/** Table 5.5's CSLB points and its pooled static row, for the chart of the default scenario (one simulated hour of gap). */
+function table55Marks(): ThesisMark[] {
+  return thesisTable("5.5")!.rows.map((r) => ({ label: r.engine ? "thesis 5.5, CSLB" : "thesis 5.5, static pooled", iterations: r.iterations, runs: r.runs }));
 }

@@ -21,6 +21,8 @@ export interface Totals {
   /** Sum of the four: cores × 100 × seconds. */
   capacity: number;
   runs: number;
+  /** CPU-seconds of benchmark work done (whole and partial runs). */
+  work: number;
   migrations: number;
   /** Migrations that took a VM back to a host it left within the engine's default ping-pong window. */
   pingpong: number;
@@ -44,7 +46,7 @@ export class ClusterModel {
   readonly lastMoved: Float64Array;
   private readonly pingpong = new PingPongDetector(DEFAULT_PINGPONG_WINDOW_S * 1000);
   readonly active: MigrationState[] = [];
-  readonly totals: Totals = { vm: 0, dom0: 0, engine: 0, idle: 0, capacity: 0, runs: 0, migrations: 0, pingpong: 0, traceDemand: 0, traceGranted: 0 };
+  readonly totals: Totals = { vm: 0, dom0: 0, engine: 0, idle: 0, capacity: 0, runs: 0, work: 0, migrations: 0, pingpong: 0, traceDemand: 0, traceGranted: 0 };
   /** Engine CPU-seconds queued by rounds and not yet run. */
   enginePending = 0;
   /** Index of the engine's host, or -1 without an engine. */
@@ -68,9 +70,9 @@ export class ClusterModel {
     // is somewhere in its current run and stint, so counts carry no start-up lockstep.
     this.bench = scenario.vms.map((_, i) => {
       const w = scenario.workload;
-      if (!busy.has(i)) return { busy: false, runsLeft: w.iterations, progress: 0, startAt: 0 };
+      if (!busy.has(i)) return { busy: false, runsLeft: w.iterations, progress: 0, startAt: 0, startDom0: 0 };
       const runsLeft = 1 + randomInt(this.rng, w.iterations);
-      return { busy: true, runsLeft, progress: this.rng() * w.work, startAt: 0 };
+      return { busy: true, runsLeft, progress: this.rng() * w.work, startAt: 0, startDom0: 0 };
     });
     this.engineHost = withEngine ? (this.hostIndex.get(scenario.engine.host) ?? 0) : -1;
   }
@@ -100,7 +102,7 @@ export class ClusterModel {
     if (this.engineHost >= 0) dom0[this.engineHost]! += s.engine.dom0;
     for (let v = 0; v < s.vms.length; v++) {
       const b = this.bench[v]!;
-      if (b.busy && b.startAt > this.time) dom0[this.hostOf[v]!]! += w.startupDom0 * Math.min(1, (b.startAt - this.time) / dt);
+      if (b.busy && b.startAt > this.time) dom0[this.hostOf[v]!]! += b.startDom0 * Math.min(1, (b.startAt - this.time) / dt);
     }
 
     for (let h = 0; h < hostCount; h++) {
@@ -143,7 +145,10 @@ export class ClusterModel {
         this.measured[v]! += got * dt;
         if (s.vms[v]!.trace) this.totals.traceGranted += got * use.workFactor * dt;
         const efficiency = migrating[v] ? 1 - mig.slowdown : 1;
-        const done = creditWork(this.bench[v]!, (got * use.workFactor * efficiency * dt) / 100, w.work);
+        const b = this.bench[v]!;
+        const work = (got * use.workFactor * efficiency * dt) / 100;
+        if (b.busy) this.totals.work += work;
+        const done = creditWork(b, work, w.work);
         this.totals.runs += done.runs;
         if (done.handover) {
           const next = this.bench[pickSuccessor(v, this.benchVms, this.bench, this.rng)]!;
@@ -151,6 +156,12 @@ export class ClusterModel {
           next.runsLeft = w.iterations;
           next.progress = 0;
           next.startAt = this.time + dt + w.startup;
+          next.startDom0 = w.startupDom0;
+        } else if (done.runs > 0 && w.runGap > 0) {
+          // The harness records the run and starts the next one: the guest idles meanwhile (xentop sees the dip).
+          b.progress = 0;
+          b.startAt = this.time + dt + w.runGap;
+          b.startDom0 = 0;
         }
       }
       this.totals.vm += vmTime * use.coreFactor * dt;

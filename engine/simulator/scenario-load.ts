@@ -134,7 +134,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
   dupes(vms.map((v) => v.name), "vms", report);
   for (const name of traces.keys()) if (!vms.some((v) => v.name === name)) report("trace", `column "${name}" names no VM`);
 
-  const w = section("workload", ["busy", "work", "iterations", "idle_cpu", "startup", "startup_dom0"]);
+  const w = section("workload", ["busy", "work", "iterations", "idle_cpu", "run_gap", "startup", "startup_dom0"]);
   const m = section("migration", ["bandwidth", "dirty_factor", "downtime", "dom0_source", "dom0_dest", "slowdown"]);
   const e = section("engine", ["interval", "round_cpu", "host", "dom0", "cooldown", "max_per_host", "max_per_round", "smoothing"]);
   const engineHost = e.host === undefined ? hosts[0]!.name : (str(e, "host", "engine.", report) ?? "");
@@ -152,6 +152,7 @@ export async function buildScenario(doc: unknown, report: (key: string, message:
       work: num(w, "work", "workload.", base.workload.work, 0, true),
       iterations: int(w, "iterations", "workload.", base.workload.iterations, 1),
       idleCpu: num(w, "idle_cpu", "workload.", base.workload.idleCpu, 0, false),
+      runGap: dur(w, "run_gap", "workload.", base.workload.runGap, true),
       startup: dur(w, "startup", "workload.", base.workload.startup, true),
       startupDom0: num(w, "startup_dom0", "workload.", base.workload.startupDom0, 0, false),
     },

@@ -4,7 +4,8 @@
  * `thesisScenario()` is the default, the testbed of Wilcox (2009) ch. 4 with
  * the costs calibrated in `calibration.ts`.
  */
-import { CALIBRATION } from "./calibration.js";
+import { BENCHMARK_CONSTANTS, CALIBRATION } from "./calibration.js";
+import type { ThesisBenchmark } from "./thesis-tables.js";
 
 export interface SimHost {
   readonly name: string;
@@ -47,6 +48,8 @@ export interface BenchmarkWorkload {
   readonly iterations: number;
   /** CPU an idle guest uses anyway (its OS), percent of one CPU. */
   readonly idleCpu: number;
+  /** Seconds a VM idles between two of its own runs (the harness records one run and starts the next). */
+  readonly runGap: number;
   /** Seconds between a VM stopping and its successor computing (the harness starts the benchmark). */
   readonly startup: number;
   /** Dom0 CPU on the successor's host during that start-up (loading the benchmark through the block backend). */
@@ -96,16 +99,25 @@ export interface Scenario {
   readonly engine: EngineCost;
 }
 
-/** The thesis testbed (ch. 4): two quad-core hosts with hyperthreading, nine VMs, eight busy. */
-export function thesisScenario(): Scenario {
+/** `iterations` for a static workload (Tables 5.1–5.4, 6.1): no VM ever hands over within a test. */
+export const STATIC_WORKLOAD_ITERATIONS = 1_000_000;
+
+/**
+ * The thesis testbed (ch. 4): two quad-core hosts with hyperthreading, nine
+ * VMs, `busy` of them running `benchmark` (default gap, eight busy: the
+ * dynamic tables; nine busy with `STATIC_WORKLOAD_ITERATIONS` is the static
+ * workload of the overhead tables).
+ */
+export function thesisScenario(benchmark: ThesisBenchmark = "gap", busy = 8): Scenario {
   const c = CALIBRATION;
+  const b = BENCHMARK_CONSTANTS[benchmark];
   const hosts: SimHost[] = ["xen1", "xen2"].map((name) => ({
     name,
     cpus: c.threads,
     cores: c.cores,
     htGain: c.htGain,
     mem: c.hostMem,
-    dom0: c.dom0Base,
+    dom0: b.dom0,
   }));
   // The favourable static placement of ch. 4.3: round-robin, five on xen1, four on xen2.
   const vms: SimVm[] = Array.from({ length: 9 }, (_, i) => ({
@@ -115,11 +127,11 @@ export function thesisScenario(): Scenario {
     vcpus: 1,
   }));
   return {
-    duration: 3600,
+    duration: c.duration,
     step: 1,
     hosts,
     vms,
-    workload: { busy: 8, work: c.workPerRun, iterations: 1, idleCpu: c.idleCpu, startup: c.startup, startupDom0: c.startupDom0 },
+    workload: { busy, work: b.work, iterations: 1, idleCpu: c.idleCpu, runGap: b.runGap, startup: b.startup, startupDom0: b.startupDom0 },
     migration: {
       bandwidth: c.bandwidth,
       dirtyFactor: c.dirtyFactor,
@@ -133,10 +145,10 @@ export function thesisScenario(): Scenario {
       roundCpu: c.engineRoundCpu,
       host: "xen1",
       dom0: c.engineDom0,
-      cooldown: 60,
+      cooldown: c.cooldown,
       maxPerHost: 2,
       maxPerRound: 16,
-      smoothing: 300,
+      smoothing: c.smoothing,
     },
   };
 }

@@ -8,6 +8,7 @@ import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { mixSeed } from "../rng.js";
 import type { PlanError } from "../types.js";
 import { simulateOnce, type RunResult } from "./runner.js";
+import { ci95HalfWidth } from "./stats.js";
 import { withIterations, type Scenario } from "./scenario.js";
 
 /** A contestant: static placement (`set` null) or a loaded policy set. */
@@ -28,6 +29,8 @@ export interface SweepOptions {
   readonly onPlanError?: (contestant: string, error: PlanError) => void;
 }
 
+const CI_KEYS = ["runs", "vm_pct", "dom0_pct", "idle_pct", "engine_pct", "migrations"] as const;
+
 /** One line of the `--json` output. */
 export interface SweepRow {
   readonly iterations: number;
@@ -46,6 +49,8 @@ export interface SweepRow {
   /** Plan errors per run, on average: bindings that failed and planned nothing. */
   readonly plan_errors: number;
   readonly repeats: number;
+  /** Half-widths of the 95 % confidence intervals of the means (Student's t over the repeats). */
+  readonly ci95: Readonly<Record<(typeof CI_KEYS)[number], number>>;
 }
 
 /** Runs the whole sweep; rows ordered by iterations, then contestant order. */
@@ -75,6 +80,7 @@ function reduce(iterations: number, policy: string, results: readonly RunResult[
     const m = mean(k);
     return Math.sqrt(results.reduce((a, r) => a + (r[k] - m) ** 2, 0) / (results.length - 1));
   };
+  const ci = (k: keyof RunResult) => ci95HalfWidth(results.map((r) => r[k]));
   return {
     iterations,
     policy,
@@ -90,6 +96,7 @@ function reduce(iterations: number, policy: string, results: readonly RunResult[
     served_pct: r2(mean("served_pct")),
     plan_errors: r2(mean("plan_errors")),
     repeats: results.length,
+    ci95: Object.fromEntries(CI_KEYS.map((k) => [k, (k === "engine_pct" ? r3 : r2)(ci(k))])) as SweepRow["ci95"],
   };
 }
 

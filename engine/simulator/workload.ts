@@ -14,8 +14,10 @@ export interface BenchState {
   runsLeft: number;
   /** CPU-seconds done of the current run. */
   progress: number;
-  /** Simulated time the benchmark starts computing: until then the harness is starting it (idle guest, Dom0 busy). */
+  /** Simulated time the benchmark starts computing: until then the harness is starting it (idle guest). */
   startAt: number;
+  /** Dom0 CPU on the VM's host until `startAt` (a hand-over's start-up; 0 between two runs of one VM). */
+  startDom0: number;
 }
 
 /**

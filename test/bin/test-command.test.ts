@@ -244,10 +244,10 @@ tests:
       "policies/evacuate.policy 100",
       "policies/examples/affinity.policy 100",
       "policies/examples/consolidate.policy 100",
+      "policies/examples/cslb-cost.policy 100",
       "policies/examples/cslb-hysteresis.policy 100",
       "policies/examples/cslb-script.policy 100",
       "policies/examples/cslb-stable.policy 100",
-      "policies/examples/cslb-steady.policy 100",
     ]);
   });
 });

@@ -14,7 +14,7 @@ function tiny(overrides: Partial<Scenario["workload"]> = {}, dom0 = 0): Scenario
     duration: 1000,
     hosts: [{ name: "h1", cpus: 2, cores: 2, htGain: 0, mem: 4096, dom0 }],
     vms: [{ name: "a", host: "h1", mem: 1024, vcpus: 1 }],
-    workload: { busy: 1, work: 100, iterations: 1000, idleCpu: 0, startup: 0, startupDom0: 0, ...overrides },
+    workload: { busy: 1, work: 100, iterations: 1000, idleCpu: 0, runGap: 0, startup: 0, startupDom0: 0, ...overrides },
   };
 }
 
@@ -42,6 +42,25 @@ describe("simulator model accounting", () => {
     for (let i = 0; i < 1000; i++) m2.step();
     expect(m2.totals.runs).toBe(5);
     expect((100 * m2.totals.dom0) / m2.totals.capacity).toBeCloseTo(75, 6);
+  });
+
+  it("idles `runGap` seconds between two runs of one VM, without Dom0, and xentop's interval average shows the dip", () => {
+    const m = new ClusterModel(tiny({ runGap: 5, startupDom0: 100 }), 1, false);
+    m.bench[0]!.progress = 0;
+    m.bench[0]!.runsLeft = 100; // no hand-over within the test
+    for (let i = 0; i < 100; i++) m.step();
+    // The first run ends at 100 s; the next starts computing 5 s later.
+    expect(m.totals.runs).toBe(1);
+    expect(m.bench[0]!.startAt).toBe(105);
+    m.measured[0] = 0;
+    for (let i = 0; i < 10; i++) m.step();
+    // 100..110 s: 5 s idle (idleCpu 0) then 5 s at 100%: the interval's average is 50%.
+    expect(m.measured[0]! / 10).toBeCloseTo(50, 9);
+    expect(m.totals.dom0).toBe(0);
+    for (let i = 0; i < 890; i++) m.step();
+    // 1000 s hold 9 runs of 100 s plus 5 s gaps (9 × 105 = 945) and 55 s of the tenth.
+    expect(m.totals.runs).toBe(9);
+    expect(m.totals.work).toBeCloseTo(955, 6);
   });
 
   it("VM% + Dom0% + Idle% + engine% is 100 on the thesis testbed", () => {
@@ -102,7 +121,7 @@ describe("simulator migration cost", () => {
         { name: "h2", cpus: 4, cores: 4, htGain: 0, mem: 4096, dom0: 0 },
       ],
       vms: [{ name: "a", host: "h1", mem: 800, vcpus: 1 }],
-      workload: { busy: 0, work: 100, iterations: 1, idleCpu: 0, startup: 0, startupDom0: 0 },
+      workload: { busy: 0, work: 100, iterations: 1, idleCpu: 0, runGap: 0, startup: 0, startupDom0: 0 },
       migration: { ...base.migration, bandwidth: 100, dirtyFactor: 1, downtime: 0.5, dom0Source: 50, dom0Dest: 30 },
     };
     const m = new ClusterModel(s, 1, false);

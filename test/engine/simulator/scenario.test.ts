@@ -51,7 +51,7 @@ describe("scenario files", () => {
       `${path}: vms[1].host: unknown host "c" (hosts: a, b)`,
       `${path}: vms[1].mem: must be a number > 0 (got 0)`,
       `${path}: vms: duplicate name "v1"`,
-      `${path}: workload.iterationz: unknown key (known: busy, work, iterations, idle_cpu, startup, startup_dom0)`,
+      `${path}: workload.iterationz: unknown key (known: busy, work, iterations, idle_cpu, run_gap, startup, startup_dom0)`,
       `${path}: workload.busy: must be ≤ the 2 VMs without a trace`,
       `${path}: duration: must be a duration such as 30s, 5m, 2h or a number of seconds (got "forever")`,
     ]);
