@@ -17,6 +17,9 @@ export class QmpClient {
   private readonly waiters: Waiter[] = [];
   private greeted!: Promise<void>;
   private closedError: Error | null = null;
+  private markClosed!: () => void;
+  /** Resolves when the connection closes (QEMU ended, or `close`). */
+  readonly closed = new Promise<void>((r) => (this.markClosed = r));
 
   private constructor(
     private readonly socket: Socket,
@@ -84,7 +87,10 @@ export class QmpClient {
       for (const w of this.waiters.splice(0)) w.reject(this.closedError);
     };
     this.socket.on("error", (e) => fail(e.message));
-    this.socket.on("close", () => fail("connection closed"));
+    this.socket.on("close", () => {
+      fail("connection closed");
+      this.markClosed();
+    });
   }
 
   /** Runs one command; QMP answers in order, so waiters are a queue. */
