@@ -97,25 +97,34 @@ export class QemuDriver implements Driver {
    * Creates the driver: adopts the guests an earlier run left in the run
    * dir, then starts each initial guest that does not run yet and whose
    * record is absent or names this host (the others are logged and left
-   * out). A guest that cannot start fails the whole creation.
+   * out). A guest that cannot start fails the whole creation and stops
+   * the guests it started.
    */
   static async create(options: QemuHostOptions): Promise<QemuDriver> {
     const d = new QemuDriver(options);
+    const started: QemuVm[] = [];
     try {
       await adoptLeftGuests(d.adoption(), options.runDir);
       for (const g of options.vms ?? []) {
         if (d.vms.has(g.name) || d.incoming.has(g.name)) continue;
         const def = { name: g.name, mem: g.mem, vcpus: g.vcpus ?? 1, labels: { ...(g.labels ?? {}) }, pinned: g.pinned ?? false, host: d.name, extra: { busy: g.busy === true } };
-        d.admit(def);
-        const elsewhere = (current: VmRecord | undefined) => (current === undefined || current.host === d.name ? null : `not starting ${g.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
-        const left = d.storage && elsewhere(d.storage.read(g.name));
-        if (left) {
-          d.context.log("warn", left, { vm: g.name });
-          continue;
+        // Why the record forbids starting it here (set by the check, which runs again under the record's lock).
+        const refusal: { why: string | null } = { why: null };
+        const elsewhere = (current: VmRecord | undefined) => (refusal.why = current === undefined || current.host === d.name ? null : `not starting ${g.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+        if (d.storage) elsewhere(d.storage.read(g.name));
+        try {
+          if (refusal.why === null) {
+            d.admit(def);
+            started.push(await d.launchClaimed(def, elsewhere));
+          }
+        } catch (e) {
+          if (refusal.why === null) throw e; // else another agent took the record between the check and the claim
         }
-        await d.launchClaimed(def, elsewhere);
+        if (refusal.why !== null) d.context.log("warn", refusal.why, { vm: g.name });
       }
     } catch (e) {
+      // All or none of the new guests; adopted ones run on, as they did before.
+      await Promise.all(started.map((v) => v.stop()));
       await d.close();
       throw e;
     }
@@ -172,27 +181,9 @@ export class QemuDriver implements Driver {
     return vm;
   }
 
-  /**
-   * Claims the record of `def` for this host (unless `refuse` says why
-   * not: a 409), then starts it; a start that fails hands the record back
-   * to the host it named. Claiming first means that of two agents racing,
-   * the loser never starts a QEMU at all.
-   */
-  private async launchClaimed(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null): Promise<QemuVm> {
-    const before = this.storage?.read(def.name);
-    const mine = this.storage?.claim({ ...def, host: this.name }, refuse);
-    try {
-      return await this.launch(def);
-    } catch (e) {
-      if (this.storage && mine && before) {
-        try {
-          this.storage.claim({ ...before }, (current) => (current?.generation === mine.generation ? null : "changed meanwhile"));
-        } catch {
-          // Another agent took the record meanwhile: it is theirs.
-        }
-      }
-      throw e;
-    }
+  /** Claims the record of `def` for this host, then starts it (`SimStorage.claimThen`); without storage, just starts it. */
+  private launchClaimed(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null): Promise<QemuVm> {
+    return this.storage ? this.storage.claimThen({ ...def, host: this.name }, refuse, () => this.launch(def)) : this.launch(def);
   }
 
   /** Claims the record of a guest that runs here now, arrived from one of `from`; returns why not, or null (`SimStorage.take`). */
@@ -258,6 +249,8 @@ export class QemuDriver implements Driver {
         await new Promise((r) => setTimeout(r, 100));
       }
     } catch (e) {
+      // An agent shutting down has only let go of QEMU, which migrates on: its next run follows the migration to its end.
+      if (this.closed && !vm.exited) throw e;
       await peer.abortIncoming(vm.def.name, this.name).catch(() => {});
       throw e;
     }

@@ -75,6 +75,29 @@ export class SimStorage {
   }
 
   /**
+   * Claims the record (as `claim`), then runs `start`; if that fails, hands
+   * the record back to the host it named before (unless another agent took
+   * it meanwhile). Claiming before starting means that of two agents
+   * racing, the loser never starts anything.
+   */
+  async claimThen<T>(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null, start: () => Promise<T>): Promise<T> {
+    const before = this.read(def.name);
+    const mine = this.claim(def, refuse);
+    try {
+      return await start();
+    } catch (e) {
+      if (before) {
+        try {
+          this.claim(before, (current) => (current?.generation === mine.generation ? null : "taken meanwhile"));
+        } catch {
+          // Another agent took the record meanwhile: it is theirs.
+        }
+      }
+      throw e;
+    }
+  }
+
+  /**
    * Claims the record of a VM that runs on `def.host` now (adopted, arrived
    * by migration, resumed): allowed when there is none, when it names that
    * host already, or one of `from` (the host it came from). Returns why

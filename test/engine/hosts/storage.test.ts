@@ -33,6 +33,18 @@ describe("shared-storage record", () => {
     expect(s.read("g1")).toEqual({ ...def("h3"), generation: 3 });
   });
 
+  it("claims before a start and hands the record back when the start fails", async () => {
+    const s = new SimStorage(folder());
+    s.write(def("lost"));
+    await expect(s.claimThen(def("h2"), onlyFrom("lost"), async () => {
+      expect(s.read("g1")).toEqual({ ...def("h2"), generation: 2 });
+      throw new Error("QEMU exited");
+    })).rejects.toThrow("QEMU exited");
+    expect(s.read("g1")).toEqual({ ...def("lost"), generation: 3 });
+    expect(await s.claimThen(def("h3"), onlyFrom("lost"), async () => "started")).toBe("started");
+    await expect(s.claimThen(def("h2"), onlyFrom("lost"), async () => "never")).rejects.toThrow("g1 is on h3, not lost");
+  });
+
   it("reads a record written before generations as generation 0", () => {
     const s = new SimStorage(folder());
     writeFileSync(join(s.dir, "g1.json"), JSON.stringify(def("h1")));
