@@ -53,12 +53,10 @@ describe("agent browser guard", () => {
     // Its own pages and tools still get through: no Origin (curl, the engine, peer agents) or the agent's own.
     const own = await send(h1.url, "POST", "/migrations", { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` }, body);
     expect(own.status).toBe(202);
-  });
 
-  it("with a token it leaves the check to the token, as the engine does", async () => {
-    const h1 = await simAgent("h1", [{ name: "web", mem: 64 }], "tok");
-    const r = await send(h1.url, "GET", "/facts", { host: "agent.lan:7071", authorization: "Bearer tok" });
-    expect(r.status).toBe(200);
-    expect((await send(h1.url, "POST", "/migrations", { origin: "http://evil.example" }, { vm: "web", to: { name: "h2", url: "http://127.0.0.1:9" } })).status).toBe(401);
+    // With a token the token is the check, as on the engine: a name in Host is fine, a page without the token gets 401.
+    const t = await simAgent("t1", [{ name: "web", mem: 64 }], "tok");
+    expect((await send(t.url, "GET", "/facts", { host: "agent.lan:7071", authorization: "Bearer tok" })).status).toBe(200);
+    expect((await send(t.url, "POST", "/migrations", { origin: "http://evil.example" }, body)).status).toBe(401);
   });
 });
