@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VmDefinition } from "./driver.js";
-import { type GuestPaths, guestPaths, removeGuestFiles, writeGuestFile } from "./qemu-run-dir.js";
+import { type GuestPaths, guestPaths, removeGuestFiles, runningGuestPid, writeGuestFile } from "./qemu-run-dir.js";
 import { QmpClient } from "./qemu-qmp.js";
 
 /** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
@@ -91,6 +91,9 @@ export class QemuVm {
   /** Starts QEMU for `def` and connects to its QMP socket; rejects with QEMU's own message if it fails to start. */
   static async start(def: VmDefinition, launch: QemuLaunch, onExit: (vm: QemuVm) => void): Promise<QemuVm> {
     const paths = guestPaths(launch.runDir, def.name);
+    // One that was not adopted (it did not answer as itself) keeps its files: never a second copy beside it.
+    const running = runningGuestPid(launch.runDir, def.name);
+    if (running !== undefined) throw new Error(`a QEMU for ${def.name} already runs (pid ${running}, ${paths.pid}) without being this agent's; not starting a second one`);
     rmSync(paths.qmp, { force: true });
     const args = [
       "-name", `guest=${def.name}`,

@@ -39,7 +39,14 @@ export class QmpClient {
         });
         client = new QmpClient(socket, path);
         client.listen();
-        await client.greeted;
+        // QEMU serves one monitor connection at a time: while another holds it, a connection is accepted and never greeted.
+        let timer: NodeJS.Timeout | undefined;
+        const silent = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("no greeting (is another client connected?)")), Math.max(0, deadline - Date.now()))));
+        try {
+          await Promise.race([client.greeted, silent]);
+        } finally {
+          clearTimeout(timer);
+        }
         await client.execute("qmp_capabilities");
         return client;
       } catch (e) {

@@ -75,6 +75,18 @@ export function leftGuests(runDir: string): LeftGuest[] {
   });
 }
 
+/** The pid of a QEMU that runs guest `vm` from `runDir` now (adopted or not), or undefined. */
+export function runningGuestPid(runDir: string, vm: string): number | undefined {
+  const p = guestPaths(runDir, vm);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(p.pid, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isSafeInteger(pid) && pid > 1 && runsGuest(pid, vm, p.qmp) ? pid : undefined;
+}
+
 /**
  * Whether process `pid` is the QEMU of guest `vm` with QMP socket `qmp`:
  * its command line says `-name guest=VM` and `-qmp unix:QMP,…`. A pid file

@@ -147,4 +147,16 @@ describe.skipIf(!HAVE_QEMU)("qemu agent restarts", () => {
     expect(await accounts(root, g, { p2 })).toEqual({ qemus: 1, reportedBy: ["p2"], record: "p2" });
     expect(await (p2.driver as QemuDriver).monitor(g)!.execute("query-status")).toMatchObject({ status: "running" });
   }, 60_000);
+
+  it("a guest whose QEMU runs but cannot be adopted is not started a second time", async () => {
+    const root = workDir();
+    const g = `g-${tag()}`;
+    const options = { name: "s1", cpus: 2, mem: 512, runDir: join(root, "run-s1"), storage: join(root, "storage"), vms: [{ name: g, mem: 32 }] };
+    await (await QemuDriver.create(options)).close(); // the agent goes, the guest runs on
+    // Something else holds QEMU's only monitor connection: the next run cannot check the guest.
+    const holder = await QmpClient.connect(join(root, "run-s1", `${g}.qmp`));
+    cleanup.push(() => holder.close());
+    await expect(QemuDriver.create(options)).rejects.toThrow(new RegExp(`^a QEMU for ${g} already runs \\(pid \\d+, [^)]+\\) without being this agent's; not starting a second one$`));
+    expect(qemus(g)).toHaveLength(1);
+  }, 60_000);
 });
