@@ -457,7 +457,7 @@ describe("destinations a migration command would misread", () => {
     const runDir = await mkdtemp(join(tmpdir(), "vmpolicy-qemu-"));
     const marker = join(runDir, "pwned");
     const peer = await fakePeer("evil", { uri: `exec:touch ${marker}` });
-    const d = await QemuDriver.create({ name: "q1", cpus: 1, mem: 512, runDir, vms: [{ name: "g1", mem: 32 }] });
+    const d = await QemuDriver.create({ name: "q1", cpus: 1, mem: 512, runDir, vms: [{ name: "g1", mem: 32 }], stopGuestsOnClose: true });
     try {
       const id = await d.startMigration("g1", { name: "evil", url: peer.url });
       let s = d.migrationStatus(id);
