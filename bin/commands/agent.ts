@@ -45,6 +45,7 @@ interface AgentFlags {
   migrationAddress?: string;
   migrateHosts?: string;
   migrateUri?: string;
+  stopGuestsOnExit?: boolean;
   quiet?: boolean;
 }
 
@@ -133,6 +134,7 @@ async function buildQemu(flags: AgentFlags): Promise<QemuDriver> {
       storage: flags.storage === undefined ? undefined : resolve(flags.storage),
       binary,
       migrationAddress: flags.migrationAddress,
+      stopGuestsOnClose: flags.stopGuestsOnExit === true,
     });
   } catch (e) {
     usage((e as Error).message);
@@ -171,6 +173,7 @@ async function buildToolstack(flags: AgentFlags): Promise<XlDriver | VirshDriver
 
 async function runAgent(flags: AgentFlags): Promise<void> {
   if (!BUILT.includes(flags.driver)) usage(`unknown driver ${JSON.stringify(flags.driver)} (available: ${BUILT.join(", ")})`);
+  if (flags.stopGuestsOnExit && flags.driver !== "qemu") usage("--stop-guests-on-exit applies to --driver qemu only");
   const token = flags.tokenFile ? readToken(flags.tokenFile) : undefined;
   // Check the address before a driver starts any guest.
   const listen = parseListen(flags.listen);
@@ -189,7 +192,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   }
   logger.info({ url: agent.url, driver: driver.kind, vms: driver.vmNames().length }, `agent ${agent.name} (${driver.kind}) listening on ${agent.url}`);
   const stop = (signal: string) => {
-    logger.info(`${signal}: stopping`);
+    logger.info(`${signal}: stopping${flags.driver !== "qemu" ? "" : flags.stopGuestsOnExit ? " and quitting the guests (--stop-guests-on-exit)" : "; the guests run on"}`);
     void agent.close().then(
       () => process.exit(0),
       (e: Error) => {
@@ -221,7 +224,8 @@ export function registerAgent(program: Command): void {
     .option("--seed <n>", "sim: workload seed (default 1)")
     .option("--period <seconds>", "sim: seconds between workload switches (default 60; 0 = fixed)")
     .option("--migration-rate <MiB/s>", "sim: live-migration speed (default 512)")
-    .option("--run-dir <dir>", "qemu: folder for the guests' QMP sockets (default $TMPDIR/vmpolicy-qemu-NAME)")
+    .option("--run-dir <dir>", "qemu: folder for each guest's pid file, QMP socket and definition; keep it across restarts, the next run adopts the guests in it (default $TMPDIR/vmpolicy-qemu-NAME)")
+    .option("--stop-guests-on-exit", "qemu: quit the guests on SIGINT/SIGTERM (default: they run on and the next run adopts them)")
     .option("--qemu-binary <path>", "qemu: the emulator (default qemu-system-x86_64)")
     .option("--migration-address <host>", "qemu: address incoming guests listen on (default the --listen host)")
     .option("--migrate-hosts <name=addr,…>", "xl/virsh: address of each destination host for xl migrate / virsh migrate (default the host of its agent URL)")

@@ -1,5 +1,6 @@
 /**
- * Keeps web pages away from a token-less engine. Without a token the API
+ * Keeps web pages away from a token-less engine (and host agent, which
+ * installs the same guard: there a page could move VMs). Without a token the API
  * listens on loopback only, but a browser on the same machine is on
  * loopback too: any page could `fetch("http://127.0.0.1:7070/hosts/h1/fenced",
  * { method: "POST" })` (a "simple" request, sent without a CORS preflight)
@@ -24,25 +25,31 @@ function hostOf(header: string): string {
   return header.replace(/:\d+$/, "");
 }
 
-/** Why a request is refused as coming from a browser page, or null. */
-export function browserRefusal(method: string, host: string | undefined, origin: string | undefined, listenHost: string): string | null {
+/** Why a request is refused as coming from a browser page, or null; `service` names the server in the message. */
+export function browserRefusal(method: string, host: string | undefined, origin: string | undefined, listenHost: string, service = "engine"): string | null {
   if (host !== undefined) {
     const h = hostOf(host.trim()).toLowerCase();
     if (isIP(h) === 0 && h !== "localhost" && h !== listenHost.toLowerCase()) {
-      return `Host "${host}" is not this engine's address (use ${listenHost} or an IP address; names are refused without a token to stop DNS rebinding)`;
+      return `Host "${host}" is not this ${service}'s address (use ${listenHost} or an IP address; names are refused without a token to stop DNS rebinding)`;
     }
   }
   if (READ_METHODS.has(method.toUpperCase()) || origin === undefined) return null;
   if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) return null;
-  return `cross-origin ${method} from ${origin} refused: a web page may not change the engine (send the request without an Origin header, or set a token)`;
+  return `cross-origin ${method} from ${origin} refused: a web page may not change the ${service} (send the request without an Origin header, or set a token)`;
 }
 
-/** Installs the guard (only for an engine without a token). */
-export function registerBrowserGuard(app: FastifyInstance, listenHost: string, hasToken: boolean): void {
+/** Who installs the guard: the server's name in messages and its error answer. */
+export interface GuardedServer {
+  readonly service: string;
+  readonly errorBody: (message: string) => object;
+}
+
+/** Installs the guard (only for a server without a token): the engine's API, and the host agent's with its own name and error shape. */
+export function registerBrowserGuard(app: FastifyInstance, listenHost: string, hasToken: boolean, server: GuardedServer = { service: "engine", errorBody }): void {
   if (hasToken) return;
   app.addHook("onRequest", async (req, reply) => {
     const origin = typeof req.headers.origin === "string" ? req.headers.origin : undefined;
-    const refusal = browserRefusal(req.method, req.headers.host, origin, listenHost);
-    if (refusal !== null) return reply.code(403).send(errorBody(refusal));
+    const refusal = browserRefusal(req.method, req.headers.host, origin, listenHost, server.service);
+    if (refusal !== null) return reply.code(403).send(server.errorBody(refusal));
   });
 }

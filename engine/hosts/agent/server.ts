@@ -1,7 +1,8 @@
 /**
  * `startAgent`: the host agent's web service (SPEC 6) on fastify. It checks
  * the listen address (loopback only without a token), guards every route but
- * `/healthz` with the bearer token, validates bodies by schema, and answers
+ * `/healthz` with the bearer token (without one, with the engine's browser
+ * guard: foreign `Host` or `Origin` is 403), validates bodies by schema, and answers
  * every error as `{ error }` JSON with a 4xx/5xx status, never a stack trace.
  * The `agent` command, the engine's embedded demo cluster and the tests all
  * start agents through this one function.
@@ -11,6 +12,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { AddressInfo } from "node:net";
 import { checkListen, parseListen } from "../../listen.js";
 import { type Driver, DriverError } from "../drivers/driver.js";
+import { registerBrowserGuard } from "../../http/browser-guard.js";
 import { bodyProblem, quotePath, registerJsonBodyParser, routerErrors } from "../../http/errors.js";
 import { errorBody, registerAgentRoutes } from "./routes.js";
 import { idParams } from "./schemas.js";
@@ -50,7 +52,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const refusal = checkListen(listen.host, token !== undefined);
   if (refusal) throw new Error(refusal);
 
-  const app = buildAgentApp(driver, token, options.logger);
+  const app = buildAgentApp(driver, token, options.logger, listen.host);
   try {
     await app.listen({ host: listen.host, port: listen.port });
   } catch (e) {
@@ -84,8 +86,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
  */
 const MAX_PARAM_LENGTH = idParams.properties.id.maxLength;
 
-/** The fastify app without listening (the routes, auth and error handling); exported for `inject` tests. */
-export function buildAgentApp(driver: Driver, token: string | undefined, logger?: FastifyBaseLogger | boolean): FastifyInstance {
+/**
+ * The fastify app without listening (the routes, auth, the browser guard
+ * and error handling); exported for `inject` tests. `listenHost` is the
+ * address a request's `Host` may name besides IP addresses and `localhost`.
+ */
+export function buildAgentApp(driver: Driver, token: string | undefined, logger?: FastifyBaseLogger | boolean, listenHost = "127.0.0.1"): FastifyInstance {
   const app = Fastify({
     ...(typeof logger === "object" ? { loggerInstance: logger } : { logger: logger ?? false }),
     bodyLimit: 1024 * 1024,
@@ -117,6 +123,9 @@ export function buildAgentApp(driver: Driver, token: string | undefined, logger?
       }
     });
   }
+
+  // Without a token, a web page on this machine could otherwise move VMs (a simple POST, or DNS rebinding): the engine's guard.
+  registerBrowserGuard(app, listenHost, token !== undefined, { service: "agent", errorBody });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof DriverError) return reply.code(err.status).send(errorBody(err.message));

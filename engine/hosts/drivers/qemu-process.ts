@@ -1,18 +1,23 @@
 /**
  * One QEMU guest process of the qemu driver: how it is started (with a QMP
- * socket, optionally waiting for an incoming migration), how its CPU use is
- * measured (from /proc, as `top` does: percent of one CPU since the last
- * sample), and how it is stopped. Kept apart from the driver so the driver
- * reads as the migration protocol only.
+ * socket, optionally waiting for an incoming migration) or found again
+ * after the agent restarted, how its CPU use is measured (from /proc, as
+ * `top` does: percent of one CPU since the last sample), and how it is
+ * stopped or let go. Guests run in their own session with stderr to a file
+ * (`qemu-run-dir.ts`), so they outlive the agent (SPEC 6). Kept apart from
+ * the driver so the driver reads as the migration protocol only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VmDefinition } from "./driver.js";
+import { type GuestPaths, guestPaths, removeGuestFiles, runningGuestPid, writeGuestFile } from "./qemu-run-dir.js";
 import { QmpClient } from "./qemu-qmp.js";
 
 /** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
+/** How often an adopted guest (not this process's child) is checked for having ended, once its QMP socket closed. */
+const GONE_POLL_MS = 100;
 
 /**
  * The guests' whole software: a boot sector on a small disk image.
@@ -23,6 +28,7 @@ const TICKS_PER_SECOND = 100;
  */
 export const BUSY_COUNTER_ADDRESS = 0x7e00;
 
+/** Writes the boot images (unless already there: running guests of an earlier run boot from them). */
 export function writeBootImages(runDir: string): { busy: string; idle: string } {
   const image = (code: number[]) => {
     const b = Buffer.alloc(1024 * 1024);
@@ -33,8 +39,10 @@ export function writeBootImages(runDir: string): { busy: string; idle: string } 
   };
   const busy = join(runDir, "busy.img");
   const idle = join(runDir, "idle.img");
-  writeFileSync(busy, image([0x31, 0xc0, 0x8e, 0xd8, 0x66, 0xff, 0x06, 0x00, 0x7e, 0xeb, 0xf9]));
-  writeFileSync(idle, image([0xfb, 0xf4, 0xeb, 0xfd]));
+  for (const [path, code] of [[busy, [0x31, 0xc0, 0x8e, 0xd8, 0x66, 0xff, 0x06, 0x00, 0x7e, 0xeb, 0xf9]], [idle, [0xfb, 0xf4, 0xeb, 0xfd]]] as const) {
+    const want = image([...code]);
+    if (!existsSync(path) || !readFileSync(path).equals(want)) writeFileSync(path, want);
+  }
   return { busy, idle };
 }
 
@@ -43,8 +51,17 @@ export interface QemuLaunch {
   readonly runDir: string;
   /** `-accel` values in order of preference (default kvm, then tcg). */
   readonly accel: readonly string[];
-  /** Start paused, waiting for `migrate-incoming`. (`runDir` holds the boot images of `writeBootImages`.) */
-  readonly incoming?: boolean;
+  /** Start paused, waiting for `migrate-incoming` of a guest from this host. (`runDir` holds the boot images of `writeBootImages`.) */
+  readonly incomingFrom?: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** A running guest and its QMP connection. */
@@ -52,23 +69,32 @@ export class QemuVm {
   private lastTicks: number;
   private lastAt: number;
   private lastCpu = 0;
-  private stderr = "";
   /** Set once the process has ended, with why. */
   exited: string | null = null;
+  /** Let go by `release`: its end is no longer this agent's business. */
+  private released = false;
+  private readonly ended: Promise<void>;
+  private markEnded!: () => void;
 
   private constructor(
     readonly def: VmDefinition,
-    readonly child: ChildProcess,
+    readonly pid: number,
     readonly qmp: QmpClient,
+    private readonly paths: GuestPaths,
+    private readonly runDir: string,
   ) {
     this.lastTicks = this.ticks();
     this.lastAt = Date.now();
+    this.ended = new Promise((r) => (this.markEnded = r));
   }
 
   /** Starts QEMU for `def` and connects to its QMP socket; rejects with QEMU's own message if it fails to start. */
   static async start(def: VmDefinition, launch: QemuLaunch, onExit: (vm: QemuVm) => void): Promise<QemuVm> {
-    const socket = join(launch.runDir, `${def.name}.qmp`);
-    rmSync(socket, { force: true });
+    const paths = guestPaths(launch.runDir, def.name);
+    // One that was not adopted (it did not answer as itself) keeps its files: never a second copy beside it.
+    const running = runningGuestPid(launch.runDir, def.name);
+    if (running !== undefined) throw new Error(`a QEMU for ${def.name} already runs (pid ${running}, ${paths.pid}) without being this agent's; not starting a second one`);
+    rmSync(paths.qmp, { force: true });
     const args = [
       "-name", `guest=${def.name}`,
       "-m", `${Math.max(16, Math.round(def.mem))}M`,
@@ -77,37 +103,77 @@ export class QemuVm {
       ...launch.accel.flatMap((a) => ["-accel", a]),
       // An IDE disk boots in about a second (a floppy can take many under load); snapshot=on keeps the image unwritten.
       "-drive", `file=${join(launch.runDir, def.extra?.busy === true ? "busy.img" : "idle.img")},format=raw,if=ide,snapshot=on`,
-      "-qmp", `unix:${socket},server=on,wait=off`,
-      ...(launch.incoming ? ["-incoming", "defer"] : []),
+      "-qmp", `unix:${paths.qmp},server=on,wait=off`,
+      "-pidfile", paths.pid,
+      ...(launch.incomingFrom !== undefined ? ["-incoming", "defer"] : []),
     ];
-    const child = spawn(launch.binary, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
+    writeGuestFile(launch.runDir, { def, ...(launch.incomingFrom !== undefined ? { incomingFrom: launch.incomingFrom } : {}) });
+    const log = openSync(paths.log, "w");
+    // Its own session: a signal to the agent's process group (Ctrl-C) does not reach the guest.
+    const child = spawn(launch.binary, args, { stdio: ["ignore", "ignore", log], detached: true });
+    closeSync(log);
     const early = new Promise<never>((_, rej) => {
       child.once("error", (e) => rej(new Error(`cannot run ${launch.binary}: ${e.message}`)));
-      child.once("exit", (code) => rej(new Error(`QEMU for ${def.name} exited (${code}) at start: ${lastLine(stderr)}`)));
+      child.once("exit", (code) => rej(new Error(`QEMU for ${def.name} exited (${code}) at start: ${lastLine(paths.log)}`)));
     });
     let qmp: QmpClient;
     try {
-      qmp = await Promise.race([QmpClient.connect(socket, 10_000), early]);
+      qmp = await Promise.race([QmpClient.connect(paths.qmp, 10_000), early]);
     } catch (e) {
       child.kill("SIGKILL");
+      removeGuestFiles(launch.runDir, def.name);
       throw e;
     }
-    const vm = new QemuVm(def, child, qmp);
-    child.stderr!.on("data", (d: string) => (vm.stderr = (vm.stderr + d).slice(-2000)));
+    const vm = new QemuVm(def, child.pid!, qmp, paths, launch.runDir);
     child.removeAllListeners("exit");
-    child.once("exit", (code, signal) => {
-      vm.exited = `QEMU exited (${signal ?? code}): ${lastLine(vm.stderr) || "no message"}`;
+    child.once("exit", (code, signal) => vm.gone(`QEMU exited (${signal ?? code})`, onExit));
+    // The guest outlives the agent: its child handle must not keep the agent's process alive.
+    child.unref();
+    return vm;
+  }
+
+  /**
+   * Connects to the guest an earlier run of the agent left behind (the
+   * caller checked that `pid` is its QEMU) and checks over QMP that it is
+   * `def.name`; rejects otherwise, leaving the process alone.
+   */
+  static async attach(def: VmDefinition, pid: number, runDir: string, onExit: (vm: QemuVm) => void): Promise<QemuVm> {
+    const paths = guestPaths(runDir, def.name);
+    const qmp = await QmpClient.connect(paths.qmp, 3000);
+    try {
+      const { name } = await qmp.execute<{ name?: string }>("query-name");
+      if (name !== def.name) throw new Error(`QEMU pid ${pid} at ${paths.qmp} calls itself ${JSON.stringify(name)}, not ${def.name}`);
+    } catch (e) {
       qmp.close();
-      onExit(vm);
+      throw e;
+    }
+    const vm = new QemuVm(def, pid, qmp, paths, runDir);
+    // Not our child: it has ended when its QMP socket closed and its pid is gone.
+    void qmp.closed.then(async () => {
+      while (!vm.released && alive(pid)) await new Promise((r) => setTimeout(r, GONE_POLL_MS));
+      vm.gone("QEMU exited", onExit);
     });
     return vm;
   }
 
+  private gone(how: string, onExit: (vm: QemuVm) => void): void {
+    if (this.exited) return;
+    this.exited = `${how}: ${lastLine(this.paths.log) || "no message"}`;
+    this.qmp.close();
+    this.markEnded();
+    if (this.released) return;
+    removeGuestFiles(this.runDir, this.def.name);
+    onExit(this);
+  }
+
+  /** Records in the run dir that the guest is no longer an incoming migration but runs here. */
+  settle(): void {
+    writeGuestFile(this.runDir, { def: this.def });
+  }
+
   private ticks(): number {
     try {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, "utf8");
+      const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
       // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       return Number(rest[11]) + Number(rest[12]);
@@ -130,14 +196,33 @@ export class QemuVm {
   /** Ends the process: QMP `quit`, then SIGKILL if it lingers; resolves once it is gone. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    const gone = new Promise<void>((r) => this.child.once("exit", () => r()));
     this.qmp.execute("quit").catch(() => {});
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 3000);
-    await gone;
+    const timer = setTimeout(() => {
+      try {
+        process.kill(this.pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }, 3000);
+    await this.ended;
     clearTimeout(timer);
+  }
+
+  /** Lets the guest run on without this agent: closes the QMP connection (so a later agent can connect), keeps the run-dir files. */
+  release(): void {
+    if (this.exited) return;
+    this.released = true;
+    this.qmp.close();
   }
 }
 
-function lastLine(text: string): string {
+/** The last meaningful line of a guest's log. */
+function lastLine(log: string): string {
+  let text = "";
+  try {
+    text = readFileSync(log, "utf8").slice(-2000);
+  } catch {
+    return "";
+  }
   return text.trim().split("\n").filter((l) => !/warning: host doesn't support requested feature/.test(l)).pop() ?? "";
 }

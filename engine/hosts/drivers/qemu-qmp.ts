@@ -17,6 +17,9 @@ export class QmpClient {
   private readonly waiters: Waiter[] = [];
   private greeted!: Promise<void>;
   private closedError: Error | null = null;
+  private markClosed!: () => void;
+  /** Resolves when the connection closes (QEMU ended, or `close`). */
+  readonly closed = new Promise<void>((r) => (this.markClosed = r));
 
   private constructor(
     private readonly socket: Socket,
@@ -36,7 +39,14 @@ export class QmpClient {
         });
         client = new QmpClient(socket, path);
         client.listen();
-        await client.greeted;
+        // QEMU serves one monitor connection at a time: while another holds it, a connection is accepted and never greeted.
+        let timer: NodeJS.Timeout | undefined;
+        const silent = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("no greeting (is another client connected?)")), Math.max(0, deadline - Date.now()))));
+        try {
+          await Promise.race([client.greeted, silent]);
+        } finally {
+          clearTimeout(timer);
+        }
         await client.execute("qmp_capabilities");
         return client;
       } catch (e) {
@@ -84,7 +94,10 @@ export class QmpClient {
       for (const w of this.waiters.splice(0)) w.reject(this.closedError);
     };
     this.socket.on("error", (e) => fail(e.message));
-    this.socket.on("close", () => fail("connection closed"));
+    this.socket.on("close", () => {
+      fail("connection closed");
+      this.markClosed();
+    });
   }
 
   /** Runs one command; QMP answers in order, so waiters are a queue. */

@@ -8,6 +8,12 @@
  * runs a one-instruction boot sector, busy (spinning) or idle (halted), so
  * its CPU use is real; it has no other disk: memory and device state move,
  * which is what a live migration copies.
+ *
+ * Guests outlive the agent (SPEC 6): a new run finds the QEMUs of the last
+ * one in `--run-dir` and adopts them (`qemu-adoption.ts`), and the
+ * shared-storage record decides who may run a VM: every start, adoption,
+ * incoming migration and resumption claims it, and a VM whose record names
+ * another host is never started here.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -17,6 +23,7 @@ import { compareNames } from "../../names.js";
 import type { HostStateName } from "../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
+import { type Adoption, adoptLeftGuests, followMigration } from "./qemu-adoption.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
 
 /** How often a prepared incoming guest is asked whether its migration completed. */
@@ -24,7 +31,7 @@ const INCOMING_POLL_MS = 200;
 /** How long a hand-over waits for an incoming guest to finish loading ("inmigrate"). */
 const INCOMING_SETTLE_MS = 10_000;
 import type { QmpClient } from "./qemu-qmp.js";
-import { SimStorage } from "./sim-storage.js";
+import { SimStorage, type VmRecord } from "./sim-storage.js";
 import { checkDestination } from "./destination.js";
 
 /** A migration URI as `prepareIncoming` makes it: `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 one. */
@@ -40,7 +47,7 @@ export interface QemuHostOptions {
   /** MiB for guests; default: the machine's memory less 1 GiB. */
   readonly mem?: number;
   readonly labels?: Readonly<Record<string, string>>;
-  /** Folder for QMP sockets (one per guest); one per agent. */
+  /** Folder for each guest's pid file, QMP socket and definition; one per agent, kept across its restarts. */
   readonly runDir: string;
   /** Shared definitions folder for restarts (same layout as the sim's). */
   readonly storage?: string;
@@ -52,6 +59,8 @@ export interface QemuHostOptions {
   readonly accel?: readonly string[];
   /** Address incoming QEMUs listen on; default the host of the agent's own URL. */
   readonly migrationAddress?: string;
+  /** `close` quits the guests (`--stop-guests-on-exit`); default false: they run on and the next run adopts them. */
+  readonly stopGuestsOnClose?: boolean;
 }
 
 export class QemuDriver implements Driver {
@@ -69,7 +78,9 @@ export class QemuDriver implements Driver {
   private readonly adoptedFrom = new Map<string, string>();
   private readonly migrating = new Set<string>();
   private readonly ops = new OperationLog<OperationEntry>();
-  private context: AgentContext = { url: "", log: () => {} };
+  /** What is logged before the agent listens (adoption, guests left out), shown once it does. */
+  private readonly early: Parameters<AgentContext["log"]>[] = [];
+  private context: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
   private closed = false;
 
   private constructor(private readonly options: QemuHostOptions) {
@@ -82,16 +93,38 @@ export class QemuDriver implements Driver {
     if (options.storage) this.storage = new SimStorage(options.storage);
   }
 
-  /** Creates the driver and starts its initial guests (all or none). */
+  /**
+   * Creates the driver: adopts the guests an earlier run left in the run
+   * dir, then starts each initial guest that does not run yet and whose
+   * record is absent or names this host (the others are logged and left
+   * out). A guest that cannot start fails the whole creation and stops
+   * the guests it started.
+   */
   static async create(options: QemuHostOptions): Promise<QemuDriver> {
     const d = new QemuDriver(options);
+    const started: QemuVm[] = [];
     try {
+      await adoptLeftGuests(d.adoption(), options.runDir);
       for (const g of options.vms ?? []) {
+        if (d.vms.has(g.name) || d.incoming.has(g.name)) continue;
         const def = { name: g.name, mem: g.mem, vcpus: g.vcpus ?? 1, labels: { ...(g.labels ?? {}) }, pinned: g.pinned ?? false, host: d.name, extra: { busy: g.busy === true } };
-        d.admit(def);
-        await d.launch(def, false);
+        // Why the record forbids starting it here (set by the check, which runs again under the record's lock).
+        const refusal: { why: string | null } = { why: null };
+        const elsewhere = (current: VmRecord | undefined) => (refusal.why = current === undefined || current.host === d.name ? null : `not starting ${g.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+        if (d.storage) elsewhere(d.storage.read(g.name));
+        try {
+          if (refusal.why === null) {
+            d.admit(def);
+            started.push(await d.launchClaimed(def, elsewhere));
+          }
+        } catch (e) {
+          if (refusal.why === null) throw e; // else another agent took the record between the check and the claim
+        }
+        if (refusal.why !== null) d.context.log("warn", refusal.why, { vm: g.name });
       }
     } catch (e) {
+      // All or none of the new guests; adopted ones run on, as they did before.
+      await Promise.all(started.map((v) => v.stop()));
       await d.close();
       throw e;
     }
@@ -100,6 +133,7 @@ export class QemuDriver implements Driver {
 
   bind(context: AgentContext): void {
     this.context = context;
+    for (const entry of this.early.splice(0)) context.log(...entry);
   }
 
   async facts(): Promise<AgentFacts> {
@@ -136,15 +170,25 @@ export class QemuDriver implements Driver {
     if (def.mem > this.memFree) throw new DriverError(409, `not enough memory on ${this.name} for ${def.name}: needs ${def.mem} MiB, has ${this.memFree} MiB free`);
   }
 
-  private async launch(def: VmDefinition, incoming: boolean): Promise<QemuVm> {
+  /** Starts a QEMU for `def`: one of this host's VMs, or (`incomingFrom` set) one waiting for a migration from that host. */
+  private async launch(def: VmDefinition, incomingFrom?: string): Promise<QemuVm> {
     const vm = await QemuVm.start(
       { ...def, host: this.name },
-      { binary: this.options.binary ?? "qemu-system-x86_64", runDir: this.options.runDir, accel: this.options.accel ?? ["kvm", "tcg"], incoming },
+      { binary: this.options.binary ?? "qemu-system-x86_64", runDir: this.options.runDir, accel: this.options.accel ?? ["kvm", "tcg"], incomingFrom },
       (gone) => this.onExit(gone),
     );
-    (incoming ? this.incoming : this.vms).set(def.name, vm);
-    if (!incoming) this.storage?.write(vm.def);
+    (incomingFrom !== undefined ? this.incoming : this.vms).set(def.name, vm);
     return vm;
+  }
+
+  /** Claims the record of `def` for this host, then starts it (`SimStorage.claimThen`); without storage, just starts it. */
+  private launchClaimed(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null): Promise<QemuVm> {
+    return this.storage ? this.storage.claimThen({ ...def, host: this.name }, refuse, () => this.launch(def)) : this.launch(def);
+  }
+
+  /** Claims the record of a guest that runs here now, arrived from one of `from`; returns why not, or null (`SimStorage.take`). */
+  private claimRunning(def: VmDefinition, from: readonly string[]): string | null {
+    return this.storage?.take({ ...def, host: this.name }, from) ?? null;
   }
 
   private onExit(vm: QemuVm): void {
@@ -205,6 +249,8 @@ export class QemuDriver implements Driver {
         await new Promise((r) => setTimeout(r, 100));
       }
     } catch (e) {
+      // An agent shutting down has only let go of QEMU, which migrates on: its next run follows the migration to its end.
+      if (this.closed && !vm.exited) throw e;
       await peer.abortIncoming(vm.def.name, this.name).catch(() => {});
       throw e;
     }
@@ -223,8 +269,14 @@ export class QemuDriver implements Driver {
           (abort: Error) => abort instanceof AgentClientError && abort.kind === "http" && abort.status === 404,
         );
         if (!stopped) throw new Error(`${e.message}; the destination's copy could not be stopped, so ${vm.def.name} stays paused on ${this.name} (never two copies)`);
+        // The record first: it may name a third host by now, and then this copy must not run.
+        const taken = this.claimRunning(vm.def, [to.name]);
+        if (taken !== null) {
+          this.vms.delete(vm.def.name);
+          await vm.stop();
+          throw new Error(`${e.message}; ${taken}, so ${vm.def.name} was stopped on ${this.name}, not resumed`);
+        }
         await vm.qmp.execute("cont");
-        this.storage?.write(vm.def); // it runs here again, whatever the destination recorded
         throw new Error(`${e.message}; ${vm.def.name} resumed on ${this.name}`);
       }
     }
@@ -246,7 +298,7 @@ export class QemuDriver implements Driver {
     const host = this.options.migrationAddress ?? (new URL(this.context.url).hostname.replace(/^\[|\]$/g, "") || "127.0.0.1");
     let vm: QemuVm;
     try {
-      vm = await this.launch(def, true);
+      vm = await this.launch(def, from);
     } catch (e) {
       throw new DriverError(409, `cannot start an incoming QEMU for ${def.name} on ${this.name}: ${(e as Error).message}`);
     }
@@ -291,17 +343,29 @@ export class QemuDriver implements Driver {
     if (this.vms.get(def.name) === vm) return; // the watcher adopted it meanwhile
     // "paused" when the guest was paused on the source: it moved as it was.
     if (status.status !== "running" && status.status !== "paused") throw new DriverError(409, `incoming VM ${def.name} on ${this.name} is ${status.status}, not running`);
-    this.adopt(vm, from);
+    const refused = this.adopt(vm, from);
+    if (refused !== null) throw new DriverError(409, refused);
   }
 
-  /** An incoming guest becomes one of this host's VMs (reported in facts, written to storage). */
-  private adopt(vm: QemuVm, from: string): void {
-    if (this.incoming.get(vm.def.name) !== vm) return;
+  /**
+   * An incoming guest becomes one of this host's VMs (reported in facts,
+   * its record claimed). A record that names a third host wins: this copy
+   * is stopped (never two copies). Returns why it was not adopted, or null.
+   */
+  private adopt(vm: QemuVm, from: string): string | null {
+    if (this.incoming.get(vm.def.name) !== vm) return null;
     this.incoming.delete(vm.def.name);
+    const refused = this.claimRunning(vm.def, [from]);
+    if (refused !== null) {
+      this.context.log("error", `incoming ${vm.def.name} from ${from} stopped: ${refused}`, { vm: vm.def.name, from });
+      void vm.stop();
+      return `incoming ${vm.def.name} from ${from} stopped on ${this.name}: ${refused}`;
+    }
     this.vms.set(vm.def.name, vm);
     this.adoptedFrom.set(vm.def.name, from);
-    this.storage?.write(vm.def);
+    vm.settle();
     this.context.log("info", `incoming: ${vm.def.name} from ${from} now runs on ${this.name}`, { vm: vm.def.name, from });
+    return null;
   }
 
   /**
@@ -329,11 +393,14 @@ export class QemuDriver implements Driver {
     if (!this.storage) throw new DriverError(409, `host ${this.name} has no shared storage (start its agent with --storage DIR)`);
     const def = this.storage.read(vmName);
     if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
-    if (def.host !== from) throw new DriverError(409, `VM ${vmName} last ran on ${def.host}, not ${from}: refusing to start a second copy`);
+    const lastRanOn = (current: VmRecord | undefined) => (current?.host === from ? null : `VM ${vmName} last ran on ${current?.host}, not ${from}: refusing to start a second copy`);
+    const refused = lastRanOn(def);
+    if (refused) throw new DriverError(409, refused);
     this.admit(def);
     try {
-      await this.launch(def, false);
+      await this.launchClaimed(def, lastRanOn);
     } catch (e) {
+      if (e instanceof DriverError) throw e;
       throw new DriverError(409, `cannot start ${vmName} on ${this.name}: ${(e as Error).message}`);
     }
     const id = randomUUID();
@@ -343,9 +410,46 @@ export class QemuDriver implements Driver {
     return { id, status };
   }
 
-  /** Stops every guest this agent started (guests do not outlive their agent in this build). */
+  /**
+   * Lets the guests run on (the next run adopts them), or quits them with
+   * `stopGuestsOnClose`. Either way the agent stops answering for them.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.vms.values(), ...this.incoming.values()].map((v) => v.stop()));
+    const guests = [...this.vms.values(), ...this.incoming.values()];
+    if (this.options.stopGuestsOnClose) await Promise.all(guests.map((v) => v.stop()));
+    else for (const v of guests) v.release();
+  }
+
+  /** What `adoptLeftGuests` may do to this driver while it is being created. */
+  private adoption(): Adoption {
+    return {
+      log: (...entry) => this.context.log(...entry),
+      attach: (def, pid) => QemuVm.attach({ ...def, host: this.name }, pid, this.options.runDir, (gone) => this.onExit(gone)),
+      running: (vm, from) => {
+        const refused = this.claimRunning(vm.def, from === undefined ? [] : [from]);
+        if (refused !== null) return refused;
+        this.vms.set(vm.def.name, vm);
+        if (from !== undefined) {
+          this.adoptedFrom.set(vm.def.name, from);
+          vm.settle();
+        }
+        return null;
+      },
+      incoming: (vm, from) => {
+        this.incoming.set(vm.def.name, vm);
+        void this.watchIncoming(vm, from);
+      },
+      migrating: (vm) => {
+        this.vms.set(vm.def.name, vm);
+        this.migrating.add(vm.def.name);
+        void followMigration(vm, (...entry) => this.context.log(...entry)).then(async (ended) => {
+          this.migrating.delete(vm.def.name);
+          if (ended !== "completed" || this.vms.get(vm.def.name) !== vm) return;
+          this.vms.delete(vm.def.name);
+          await vm.stop();
+        });
+      },
+    };
   }
 }

@@ -209,7 +209,7 @@ describe("agent routes", () => {
     const lost = await agent({ name: "h1", cpus: 2, mem: 4096, vms: [{ name: "db", mem: 1024, labels: { tier: "db" }, pinned: true }], storage, clock });
     const here = await agent({ name: "h2", cpus: 2, mem: 4096, storage, clock });
     expect(JSON.parse(readFileSync(join(storage, "db.json"), "utf8"))).toEqual({
-      name: "db", mem: 1024, vcpus: 1, labels: { tier: "db" }, pinned: true, host: "h1", extra: { busy: true },
+      name: "db", mem: 1024, vcpus: 1, labels: { tier: "db" }, pinned: true, host: "h1", extra: { busy: true }, generation: 1,
     });
     await lost.close();
     expect(await call(here.url, "POST", "/restarts", { vm: "db", from: "h3" })).toEqual({
@@ -457,7 +457,7 @@ describe("destinations a migration command would misread", () => {
     const runDir = await mkdtemp(join(tmpdir(), "vmpolicy-qemu-"));
     const marker = join(runDir, "pwned");
     const peer = await fakePeer("evil", { uri: `exec:touch ${marker}` });
-    const d = await QemuDriver.create({ name: "q1", cpus: 1, mem: 512, runDir, vms: [{ name: "g1", mem: 32 }] });
+    const d = await QemuDriver.create({ name: "q1", cpus: 1, mem: 512, runDir, vms: [{ name: "g1", mem: 32 }], stopGuestsOnClose: true });
     try {
       const id = await d.startMigration("g1", { name: "evil", url: peer.url });
       let s = d.migrationStatus(id);

@@ -9,9 +9,7 @@ import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/serve
 import { QemuDriver, type QemuHostOptions } from "../../../engine/hosts/drivers/qemu.js";
 import { BUSY_COUNTER_ADDRESS } from "../../../engine/hosts/drivers/qemu-process.js";
 import { startProxy } from "../run/harness.js";
-
-// Real QEMU guests (KVM when present, else TCG). Skipped where qemu-system-x86_64 is not installed.
-const HAVE_QEMU = spawnSync("qemu-system-x86_64", ["--version"]).status === 0;
+import { HAVE_QEMU, until } from "./qemu-harness.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -21,19 +19,11 @@ afterEach(async () => {
 async function qemuAgent(name: string, opts: Partial<QemuHostOptions>, token?: string): Promise<RunningAgent & { driver: QemuDriver }> {
   const runDir = mkdtempSync(join(tmpdir(), `vmpolicy-qemu-${name}-`));
   cleanup.push(() => rmSync(runDir, { recursive: true, force: true }));
-  const driver = await QemuDriver.create({ name, cpus: 2, mem: 1024, runDir, ...opts });
+  // These tests end their agents as a host is lost: the guests go with them.
+  const driver = await QemuDriver.create({ name, cpus: 2, mem: 1024, runDir, stopGuestsOnClose: true, ...opts });
   const a = await startAgent({ driver, listen: "127.0.0.1:0", token });
   cleanup.push(() => a.close());
   return a as RunningAgent & { driver: QemuDriver };
-}
-
-async function until<T>(f: () => Promise<T>, ok: (t: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
@@ -47,7 +37,7 @@ describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
     const before = await c1.facts();
     expect(before.vms.map((v) => [v.name, v.mem, v.labels])).toEqual([["g0", 32, {}], ["g1", 64, { tier: "web" }]]);
     for (const v of before.vms) expect(v.cpu).toBeGreaterThanOrEqual(0);
-    const pid = (h1.driver as unknown as { vms: Map<string, { child: { pid: number } }> }).vms.get("g1")!.child.pid;
+    const pid = (h1.driver as unknown as { vms: Map<string, { pid: number }> }).vms.get("g1")!.pid;
 
     // The busy guest counts in its memory. Pause it, read the count, migrate: the destination must hold the same count.
     const counter = async (driver: QemuDriver) => {
@@ -144,11 +134,11 @@ describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
     await expect(c.restart("g3", "q5")).rejects.toThrow(`agent q6 (${here.url}) POST /restarts: answered 409: VM g3 last ran on q6, not q5: refusing to start a second copy`);
   }, 60_000);
 
-  it("runs as a process (vmpolicy agent --driver qemu) and stops its guests on SIGTERM", async () => {
+  it("runs as a process (vmpolicy agent --driver qemu) and, with --stop-guests-on-exit, stops its guests on SIGTERM", async () => {
     const CLI = join(import.meta.dirname, "../../../dist/bin/vmpolicy.js");
     const runDir = mkdtempSync(join(tmpdir(), "vmpolicy-qemu-cli-"));
     cleanup.push(() => rmSync(runDir, { recursive: true, force: true }));
-    const child = spawn(process.execPath, [CLI, "agent", "--driver", "qemu", "--name", "qc", "--listen", "127.0.0.1:0", "--run-dir", runDir, "--vms", "cg1:32", "--cpus", "2", "--mem", "512"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "agent", "--driver", "qemu", "--name", "qc", "--listen", "127.0.0.1:0", "--run-dir", runDir, "--vms", "cg1:32", "--cpus", "2", "--mem", "512", "--stop-guests-on-exit"], { stdio: ["ignore", "pipe", "pipe"] });
     cleanup.push(() => void child.kill("SIGKILL"));
     const url = await new Promise<string>((res, rej) => {
       let err = "";

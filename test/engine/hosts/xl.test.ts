@@ -95,7 +95,7 @@ describe("xl driver facts (fake xl and xentop printing recorded output)", () => 
     const f = xen1();
     const storage = join(f.dir, "storage");
     await driver(f, { storage }).facts();
-    expect(JSON.parse(readFileSync(join(storage, "web1.json"), "utf8"))).toEqual({ name: "web1", mem: 2048, vcpus: 2, labels: {}, pinned: false, host: "xen1" });
+    expect(JSON.parse(readFileSync(join(storage, "web1.json"), "utf8"))).toEqual({ name: "web1", mem: 2048, vcpus: 2, labels: {}, pinned: false, host: "xen1", generation: 1 });
     expect(existsSync(join(storage, "web7--incoming.json"))).toBe(false);
   });
 
