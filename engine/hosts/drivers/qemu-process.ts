@@ -6,13 +6,11 @@
  * reads as the migration protocol only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VmDefinition } from "./driver.js";
+import { processCpuNs } from "./proc-host.js";
 import { QmpClient } from "./qemu-qmp.js";
-
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 /**
  * The guests' whole software: a boot sector on a small disk image.
@@ -49,9 +47,6 @@ export interface QemuLaunch {
 
 /** A running guest and its QMP connection. */
 export class QemuVm {
-  private lastTicks: number;
-  private lastAt: number;
-  private lastCpu = 0;
   private stderr = "";
   /** Set once the process has ended, with why. */
   exited: string | null = null;
@@ -60,10 +55,7 @@ export class QemuVm {
     readonly def: VmDefinition,
     readonly child: ChildProcess,
     readonly qmp: QmpClient,
-  ) {
-    this.lastTicks = this.ticks();
-    this.lastAt = Date.now();
-  }
+  ) {}
 
   /** Starts QEMU for `def` and connects to its QMP socket; rejects with QEMU's own message if it fails to start. */
   static async start(def: VmDefinition, launch: QemuLaunch, onExit: (vm: QemuVm) => void): Promise<QemuVm> {
@@ -105,26 +97,9 @@ export class QemuVm {
     return vm;
   }
 
-  private ticks(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, "utf8");
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return Number(rest[11]) + Number(rest[12]);
-    } catch {
-      return this.lastTicks ?? 0;
-    }
-  }
-
-  /** CPU use in percent of one CPU since the previous sample (samples closer than 0.5 s reuse the last value). */
-  cpu(): number {
-    const now = Date.now();
-    if (now - this.lastAt < 500) return this.lastCpu;
-    const ticks = this.ticks();
-    this.lastCpu = Math.round((((ticks - this.lastTicks) / TICKS_PER_SECOND) * 100 * 1000) / (now - this.lastAt) * 10) / 10;
-    this.lastTicks = ticks;
-    this.lastAt = now;
-    return this.lastCpu;
+  /** CPU time the QEMU process has used (all its threads), in ns; undefined once it is gone. */
+  cpuNs(): bigint | undefined {
+    return this.child.pid === undefined ? undefined : processCpuNs(this.child.pid);
   }
 
   /** Ends the process: QMP `quit`, then SIGKILL if it lingers; resolves once it is gone. */

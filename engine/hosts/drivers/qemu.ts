@@ -18,6 +18,8 @@ import type { HostStateName } from "../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
+import { CpuWindow, measuredFields } from "./cpu-window.js";
+import { hostBusyNs, memAvailableMiB } from "./proc-host.js";
 
 /** How often a prepared incoming guest is asked whether its migration completed. */
 const INCOMING_POLL_MS = 200;
@@ -52,6 +54,13 @@ export interface QemuHostOptions {
   readonly accel?: readonly string[];
   /** Address incoming QEMUs listen on; default the host of the agent's own URL. */
   readonly migrationAddress?: string;
+  /** CPU readings (from /proc) this often, averaged over `windowMs` (defaults 1000 and 10 000 ms). */
+  readonly sampleMs?: number;
+  readonly windowMs?: number;
+  /** A guest's first milliseconds after it starts or arrives are not its load (default 5000). */
+  readonly graceMs?: number;
+  /** MiB of MemAvailable kept back for the host itself (default 1024). */
+  readonly reserveMem?: number;
 }
 
 export class QemuDriver implements Driver {
@@ -71,6 +80,9 @@ export class QemuDriver implements Driver {
   private readonly ops = new OperationLog<OperationEntry>();
   private context: AgentContext = { url: "", log: () => {} };
   private closed = false;
+  /** CPU measured on the agent's own clock, so asking for facts does not change them. */
+  private readonly window: CpuWindow;
+  private readonly sampler: NodeJS.Timeout;
 
   private constructor(private readonly options: QemuHostOptions) {
     this.name = options.name;
@@ -80,6 +92,25 @@ export class QemuDriver implements Driver {
     mkdirSync(options.runDir, { recursive: true });
     writeBootImages(options.runDir);
     if (options.storage) this.storage = new SimStorage(options.storage);
+    this.window = new CpuWindow({ windowMs: options.windowMs, graceMs: options.graceMs });
+    this.sampleCpu();
+    this.sampler = setInterval(() => this.sampleCpu(), options.sampleMs ?? 1000);
+    this.sampler.unref();
+  }
+
+  /** One reading of the host's busy time and each guest's QEMU process (/proc reads: cheap). */
+  private sampleCpu(): void {
+    const guests = new Map<string, bigint>();
+    for (const v of this.vms.values()) {
+      const ns = v.cpuNs();
+      if (ns !== undefined) guests.set(v.def.name, ns);
+    }
+    // Incoming guests' QEMUs run here too: their time is not "other".
+    for (const v of this.incoming.values()) {
+      const ns = v.cpuNs();
+      if (ns !== undefined) guests.set(v.def.name, ns);
+    }
+    this.window.add({ at: performance.now(), hostBusyNs: hostBusyNs(), guests });
   }
 
   /** Creates the driver and starts its initial guests (all or none). */
@@ -104,13 +135,19 @@ export class QemuDriver implements Driver {
 
   async facts(): Promise<AgentFacts> {
     const list = [...this.vms.values()].sort((a, b) => compareNames(a.def.name, b.def.name));
+    const otherCpu = this.window.otherCpu();
+    const avail = memAvailableMiB();
+    const memAvail = avail === undefined ? undefined : Math.max(0, avail - (this.options.reserveMem ?? 1024));
     return {
       name: this.name,
       state: this.state,
       cpus: this.cpus,
       mem: this.mem,
       labels: { ...this.labels },
-      vms: list.map((v) => ({ name: v.def.name, cpu: v.cpu(), mem: v.def.mem, labels: { ...v.def.labels }, pinned: v.def.pinned })),
+      vms: list.map((v) => ({ name: v.def.name, cpu: this.window.guestCpu(v.def.name), mem: v.def.mem, labels: { ...v.def.labels }, pinned: v.def.pinned })),
+      ...(otherCpu !== undefined ? { other_cpu: otherCpu } : {}),
+      ...(memAvail !== undefined ? { mem_avail: memAvail } : {}),
+      measured: measuredFields(otherCpu, memAvail),
     };
   }
 
@@ -346,6 +383,7 @@ export class QemuDriver implements Driver {
   /** Stops every guest this agent started (guests do not outlive their agent in this build). */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sampler);
     await Promise.all([...this.vms.values(), ...this.incoming.values()].map((v) => v.stop()));
   }
 }
