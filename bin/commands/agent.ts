@@ -108,6 +108,7 @@ function buildSim(flags: AgentFlags): SimDriver {
       seed: cfg.seed,
       period: cfg.period,
       busyDemand: cfg.busy_demand,
+      dom0: cfg.dom0,
       idleDemand: cfg.idle_demand,
       migrationRate: cfg.migration_rate,
       storage: cfg.storage,
@@ -228,7 +229,7 @@ export function registerAgent(program: Command): void {
     .option("--name <host>", "the host's name in facts (sim: required; qemu: default this machine's host name)")
     .option("--listen <addr>", "HOST:PORT to serve on; port 0 picks a free one", DEFAULT_AGENT_LISTEN)
     .option("--token-file <file>", "file holding the bearer token; required to listen beyond loopback")
-    .option("--config <file>", "sim: a YAML/JSON host file (name, cpus, mem, labels, state, vms, seed, period, migration_rate, storage); virsh: (name, connect, advertise_uri, migration_address, unsafe, cpus, mem, labels, storage)")
+    .option("--config <file>", "sim: a YAML/JSON host file (name, cpus, mem, labels, state, vms, seed, period, migration_rate, dom0, storage); virsh: (name, connect, advertise_uri, migration_address, unsafe, cpus, mem, labels, storage)")
     .option("--cpus <n>", "logical CPUs (sim default 4; qemu default this machine's)")
     .option("--mem <MiB>", "memory for guests in MiB (sim default 16384; qemu default this machine's less 1 GiB)")
     .option("--vms <spec>", "guests to start: NAME:MEM[:VCPUS][:busy|idle],… or COUNTxMEM[:…] (sim: busy by default; qemu: idle)")
