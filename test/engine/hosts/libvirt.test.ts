@@ -15,7 +15,7 @@ const CI = process.env.CI === "true";
 
 // Never a silent skip: CI must have the packages (.ci/run installs them) and fails without; elsewhere the skip says why.
 describe.runIf(missing !== undefined)("libvirt", () => {
-  it(`two real daemons skipped: ${missing}`, () => {
+  it(`two real daemons skipped: ${missing ?? "(they can run here)"}`, () => {
     if (CI) throw new Error(`CI must run the libvirt tests, but ${missing}`);
   });
 });
@@ -24,7 +24,7 @@ describe.runIf(missing !== undefined)("libvirt", () => {
 const virshMissing = spawnSync("sh", ["-c", "command -v virsh"]).status === 0 ? undefined : "virsh is not installed (Debian: apt-get install libvirt-clients)";
 
 describe("virsh driver against libvirt's test:///default", () => {
-  it.runIf(virshMissing !== undefined)(`skipped: ${virshMissing}`, () => {
+  it.runIf(virshMissing !== undefined)(`skipped: ${virshMissing ?? "(virsh is installed)"}`, () => {
     if (CI) throw new Error(`CI must run this: ${virshMissing}`);
   });
 
