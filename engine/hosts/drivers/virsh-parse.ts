@@ -1,7 +1,8 @@
 /**
- * Parsers for what `virsh` prints: `nodeinfo` (label: value lines, read in
- * the C locale), `list --name` (one name a line) and `domstats` (`Domain:
- * 'NAME'` blocks of `key=value` lines). Pure functions of the text, tested
+ * Parsers for what `virsh` prints: `nodeinfo`, `nodecpustats`,
+ * `nodememstats`, `dominfo`, `domjobinfo` (label: value lines, read in the C
+ * locale), `list --name` (one name a line), `domstats` (`Domain: 'NAME'`
+ * blocks of `key=value` lines) and the `<disk>`s of `dumpxml`. Pure functions of the text, tested
  * against recorded output; each throws a `ParseError` naming the command.
  */
 import { ParseError } from "./xl-parse.js";
@@ -14,11 +15,7 @@ export interface VirshNodeInfo {
 
 /** `virsh nodeinfo`: `CPU(s):` and `Memory size: N KiB`. */
 export function parseNodeinfo(text: string): VirshNodeInfo {
-  const fields = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const i = line.indexOf(":");
-    if (i > 0) fields.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
-  }
+  const fields = labelled(text);
   const cpus = fields.get("CPU(s)");
   if (cpus === undefined || !/^\d+$/.test(cpus)) throw new ParseError(`virsh nodeinfo: no "CPU(s):" line with a number (got ${JSON.stringify(cpus ?? null)})`);
   const mem = /^(\d+)\s*KiB$/.exec(fields.get("Memory size") ?? "");
@@ -65,7 +62,7 @@ export function statNumber(stats: DomStats, key: string, domain: string): number
   return Number(v);
 }
 
-/** `label: value` lines (nodecpustats, nodememstats, dominfo, domjobinfo). */
+/** `label: value` lines (nodeinfo, nodecpustats, nodememstats, dominfo, domjobinfo). */
 function labelled(text: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const line of text.split("\n")) {

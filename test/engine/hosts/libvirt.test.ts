@@ -65,10 +65,14 @@ describe.skipIf(missing !== undefined)("libvirt: two real daemons", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(agents.splice(0).map((a) => a.close()));
-    stopPair(root);
-    rmSync(root, { recursive: true, force: true });
-  }, 30_000);
+    // The daemons and their QEMUs go first, whatever happens to the agents (a slow close must not leave them running).
+    try {
+      stopPair(root);
+    } finally {
+      await Promise.all(agents.splice(0).map((a) => a.close()));
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   async function virshAgent(name: string, uri: string): Promise<RunningAgent> {
     // cpus: 1 declared so the test does not depend on this machine's core count.
