@@ -96,7 +96,7 @@ describe("vmpolicy agent (process)", () => {
     expect(run(["--driver", "sim", "--name", "h1", "--connect", "test:///default"])).toEqual({ status: 2, stderr: "vmpolicy agent: --connect applies to --driver virsh only\n" });
     writeFileSync(cfg, "name: t1\nconect: test:///default\n");
     expect(run(["--driver", "virsh", "--config", cfg])).toEqual({ status: 2, stderr: `vmpolicy agent: ${cfg}: unknown key "conect" (known: name, connect, advertise_uri, migration_address, unsafe, cpus, mem, labels, storage)\n` });
-  });
+  }, 90_000);
 
   it("exits 2 with a clear message on bad flags", () => {
     expect(run(["--driver", "xl", "--name", "h1"])).toEqual({ status: 2, stderr: "vmpolicy agent: --driver xl: host h1: cannot run xl: no such command (is xl installed and on the agent's PATH?)\n" });
