@@ -27,7 +27,17 @@ export interface HostFact {
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly vms: readonly VmFact[];
+  /** Measured: CPU used on the host outside its VMs, percent of one logical CPU (SPEC 1); absent where not measured. */
+  readonly other_cpu?: number;
+  /** Measured: MiB a new guest can get now; absent where not measured. */
+  readonly mem_avail?: number;
+  /** Which fields the agent measured; absent where it said nothing. */
+  readonly measured?: readonly MeasuredFieldName[];
 }
+
+/** The fields an agent may report as measured (SPEC 1 `host.measured`). */
+export const MEASURED_FIELDS = ["cpu", "other_cpu", "mem_avail"] as const;
+export type MeasuredFieldName = (typeof MEASURED_FIELDS)[number];
 
 export interface MigrationFact {
   readonly vm: string;

@@ -17,7 +17,7 @@ import type { HostView } from "./view.js";
 
 /** Host fields that change only when the host itself takes part in a planned move (or never). */
 const HOST_LOCAL_FIELDS = new Set([
-  "name", "state", "cpus", "mem", "labels", "load", "load_avg", "mem_used", "mem_free", "vm_count", "busy", "group",
+  "name", "state", "cpus", "mem", "labels", "load", "load_avg", "used", "other_cpu", "mem_used", "mem_free", "mem_avail", "vm_count", "busy", "group",
 ]);
 
 /** Whether `expr` depends only on `binding`'s host element and on values fixed for the round. */

@@ -47,7 +47,15 @@ export function renderStdlibDocs(): string {
   for (const a of AGGREGATES) out.push(`| \`${a.name}\` | ${a.doc} | \`${a.example}\` |`);
   out.push("", "`count(BINDING)` is the number of elements (0 over none).", "", "## Fields", "", "| host field | type |", "| --- | --- |");
   out.push(...fieldRows(HOST_FIELDS), "", "| vm field | type |", "| --- | --- |", ...fieldRows(VM_FIELDS));
-  out.push("", "`x.labels.KEY` is the label's string, or `none`.", "");
+  out.push(
+    "",
+    "`x.labels.KEY` is the label's string, or `none`.",
+    "",
+    "`host.used` is `(sum(vm.cpu) + other_cpu) / cpus`: `load` plus what runs on the host outside its VMs.",
+    "`host.other_cpu` and `host.mem_avail` are measured by the host's agent (SPEC 1); where it does not",
+    "measure them they are 0 and `mem - mem_used`. `host.mem_free` is `min(mem - mem_used, mem_avail)`.",
+    "",
+  );
   return out.join("\n");
 }
 

@@ -71,8 +71,15 @@ export interface HostView {
   readonly load: number;
   /** sum(vm.cpu_avg) / cpus, projected. */
   readonly load_avg: number;
+  /** Measured CPU outside the VMs, percent of one CPU; 0 where the agent does not measure it. */
+  readonly other_cpu: number;
+  /** (sum(vm.cpu) + other_cpu) / cpus, projected: everything running on the host. */
+  readonly used: number;
   readonly mem_used: number;
+  /** min(mem − mem_used, mem_avail) where mem_avail was measured, else mem − mem_used; projected. */
   readonly mem_free: number;
+  /** Measured MiB a new guest can get, projected (less what planned moves bring, plus what they take away); mem − mem_used where not measured. */
+  readonly mem_avail: number;
   readonly vm_count: number;
   /** Source or destination of a migration or restart planned this round or in flight. */
   readonly busy: boolean;

@@ -16,6 +16,7 @@ import type { Driver } from "../../engine/hosts/drivers/driver.js";
 import { QemuDriver } from "../../engine/hosts/drivers/qemu.js";
 import { SimDriver } from "../../engine/hosts/drivers/sim.js";
 import { VirshDriver } from "../../engine/hosts/drivers/virsh.js";
+import { type VirshHostConfig, loadVirshConfig } from "../../engine/hosts/drivers/virsh-config.js";
 import { XlDriver } from "../../engine/hosts/drivers/xl.js";
 import { checkListen, parseListen } from "../../engine/listen.js";
 import { type Parsed, type SimHostConfig, loadSimConfig, parseLabelsFlag, parseNumber, parseVmsFlag } from "../../engine/hosts/drivers/sim-config.js";
@@ -44,8 +45,10 @@ interface AgentFlags {
   qemuBinary?: string;
   migrationAddress?: string;
   migrateHosts?: string;
-  migrateUri?: string;
   stopGuestsOnExit?: boolean;
+  connect?: string;
+  advertiseUri?: string;
+  unsafe?: boolean;
   quiet?: boolean;
 }
 
@@ -106,6 +109,7 @@ function buildSim(flags: AgentFlags): SimDriver {
       seed: cfg.seed,
       period: cfg.period,
       busyDemand: cfg.busy_demand,
+      dom0: cfg.dom0,
       idleDemand: cfg.idle_demand,
       migrationRate: cfg.migration_rate,
       storage: cfg.storage,
@@ -147,23 +151,34 @@ function migrateHosts(spec: string): Record<string, string> {
   return r.value;
 }
 
-/** The xl or virsh driver from flags; the hypervisor's tools must work (checked by one facts call before listening). */
+/** The xl or virsh driver from flags (virsh: and its --config file); the hypervisor's tools must work (checked by one facts call before listening). */
 async function buildToolstack(flags: AgentFlags): Promise<XlDriver | VirshDriver> {
-  for (const [flag, set] of [["--config", flags.config], ["--state", flags.state], ["--seed", flags.seed], ["--period", flags.period], ["--migration-rate", flags.migrationRate], ["--vms", flags.vms]] as const) {
-    if (set !== undefined) usage(`${flag} applies to --driver sim${flag === "--vms" ? " and qemu" : ""} only`);
+  const virsh = flags.driver === "virsh";
+  for (const [flag, set] of [["--config", virsh ? undefined : flags.config], ["--state", flags.state], ["--seed", flags.seed], ["--period", flags.period], ["--migration-rate", flags.migrationRate], ["--vms", flags.vms]] as const) {
+    if (set !== undefined) usage(`${flag} applies to --driver sim${flag === "--vms" ? " and qemu" : flag === "--config" ? " and virsh" : ""} only`);
   }
-  if (flags.migrateUri !== undefined && flags.driver !== "virsh") usage("--migrate-uri applies to --driver virsh only");
+  if (flags.migrationAddress !== undefined && !virsh) usage("--migration-address applies to --driver qemu and virsh only");
+  const cfg: VirshHostConfig = flags.config ? need(loadVirshConfig(flags.config)) : {};
+  if (flags.config && cfg.storage) cfg.storage = resolve(flags.config, "..", cfg.storage);
   const options = {
-    name: flags.name ?? hostname(),
-    cpus: flags.cpus === undefined ? undefined : need(parseNumber("--cpus", flags.cpus, { integer: true })),
-    mem: flags.mem === undefined ? undefined : need(parseNumber("--mem", flags.mem)),
-    labels: flags.labels === undefined ? undefined : need(parseLabelsFlag(flags.labels)),
-    storage: flags.storage === undefined ? undefined : resolve(flags.storage),
+    name: flags.name ?? cfg.name ?? hostname(),
+    cpus: flags.cpus === undefined ? cfg.cpus : need(parseNumber("--cpus", flags.cpus, { integer: true })),
+    mem: flags.mem === undefined ? cfg.mem : need(parseNumber("--mem", flags.mem)),
+    labels: flags.labels === undefined ? cfg.labels : need(parseLabelsFlag(flags.labels)),
+    storage: flags.storage === undefined ? cfg.storage : resolve(flags.storage),
     migrateHosts: flags.migrateHosts === undefined ? undefined : migrateHosts(flags.migrateHosts),
   };
   let driver: XlDriver | VirshDriver;
   try {
-    driver = flags.driver === "xl" ? new XlDriver(options) : new VirshDriver({ ...options, migrateUri: flags.migrateUri });
+    driver = !virsh
+      ? new XlDriver(options)
+      : new VirshDriver({
+          ...options,
+          connect: flags.connect ?? cfg.connect,
+          advertiseUri: flags.advertiseUri ?? cfg.advertise_uri,
+          migrationAddress: flags.migrationAddress ?? cfg.migration_address,
+          unsafe: flags.unsafe ?? cfg.unsafe,
+        });
     await driver.facts();
   } catch (e) {
     usage(`--driver ${flags.driver}: ${(e as Error).message}`);
@@ -174,6 +189,9 @@ async function buildToolstack(flags: AgentFlags): Promise<XlDriver | VirshDriver
 async function runAgent(flags: AgentFlags): Promise<void> {
   if (!BUILT.includes(flags.driver)) usage(`unknown driver ${JSON.stringify(flags.driver)} (available: ${BUILT.join(", ")})`);
   if (flags.stopGuestsOnExit && flags.driver !== "qemu") usage("--stop-guests-on-exit applies to --driver qemu only");
+  for (const [flag, set] of [["--connect", flags.connect], ["--advertise-uri", flags.advertiseUri], ["--unsafe", flags.unsafe]] as const) {
+    if (set !== undefined && flags.driver !== "virsh") usage(`${flag} applies to --driver virsh only`);
+  }
   const token = flags.tokenFile ? readToken(flags.tokenFile) : undefined;
   // Check the address before a driver starts any guest.
   const listen = parseListen(flags.listen);
@@ -214,7 +232,7 @@ export function registerAgent(program: Command): void {
     .option("--name <host>", "the host's name in facts (sim: required; qemu: default this machine's host name)")
     .option("--listen <addr>", "HOST:PORT to serve on; port 0 picks a free one", DEFAULT_AGENT_LISTEN)
     .option("--token-file <file>", "file holding the bearer token; required to listen beyond loopback")
-    .option("--config <file>", "sim: a YAML/JSON host file (name, cpus, mem, labels, state, vms, seed, period, migration_rate, storage)")
+    .option("--config <file>", "sim: a YAML/JSON host file (name, cpus, mem, labels, state, vms, seed, period, migration_rate, dom0, storage); virsh: (name, connect, advertise_uri, migration_address, unsafe, cpus, mem, labels, storage)")
     .option("--cpus <n>", "logical CPUs (sim default 4; qemu default this machine's)")
     .option("--mem <MiB>", "memory for guests in MiB (sim default 16384; qemu default this machine's less 1 GiB)")
     .option("--vms <spec>", "guests to start: NAME:MEM[:VCPUS][:busy|idle],… or COUNTxMEM[:…] (sim: busy by default; qemu: idle)")
@@ -227,13 +245,15 @@ export function registerAgent(program: Command): void {
     .option("--run-dir <dir>", "qemu: folder for each guest's pid file, QMP socket and definition; keep it across restarts, the next run adopts the guests in it (default $TMPDIR/vmpolicy-qemu-NAME)")
     .option("--stop-guests-on-exit", "qemu: quit the guests on SIGINT/SIGTERM (default: they run on and the next run adopts them)")
     .option("--qemu-binary <path>", "qemu: the emulator (default qemu-system-x86_64)")
-    .option("--migration-address <host>", "qemu: address incoming guests listen on (default the --listen host)")
+    .option("--migration-address <host>", "qemu: address incoming guests listen on (default the --listen host); virsh: data address incoming guests arrive on (--migrateuri tcp://ADDR; default libvirt's choice)")
     .option("--migrate-hosts <name=addr,…>", "xl/virsh: address of each destination host for xl migrate / virsh migrate (default the host of its agent URL)")
-    .option("--migrate-uri <uri>", "virsh: destination URI, {host} replaced (default qemu+ssh://{host}/system)")
+    .option("--connect <uri>", "virsh: this host's libvirt URI, passed as -c to every virsh call (default virsh's own default)")
+    .option("--advertise-uri <uri>", "virsh: the URI other hosts' libvirt reaches this one by, told to migration sources (default --connect when it names a transport, else qemu+ssh://HOST/system)")
+    .option("--unsafe", "virsh: pass --unsafe to virsh migrate and skip the shared-storage check (storage shared in a way the agent cannot see)")
     .option("--quiet", "log warnings and errors only")
     .addHelpText(
       "after",
-      `\nExamples:\n  vmpolicy agent --driver sim --name h1 --cpus 4 --mem 16384 --vms web1:1024,web2:1024,db1:4096:2:idle --storage /tmp/vmpolicy-storage\n  vmpolicy agent --driver qemu --name q1 --vms g1:256:1:busy,g2:256 --storage /srv/vmpolicy-storage --listen 127.0.0.1:7072\n`,
+      `\nExamples:\n  vmpolicy agent --driver sim --name h1 --cpus 4 --mem 16384 --vms web1:1024,web2:1024,db1:4096:2:idle --storage /tmp/vmpolicy-storage\n  vmpolicy agent --driver qemu --name q1 --vms g1:256:1:busy,g2:256 --storage /srv/vmpolicy-storage --listen 127.0.0.1:7072\n  vmpolicy agent --driver virsh --name kvm1 --connect qemu:///system --advertise-uri qemu+tcp://kvm1.example.net/system --listen 10.0.0.1:7071 --token-file /etc/vmpolicy/token\n`,
     )
     .action(async (flags: AgentFlags) => runAgent(flags));
 }

@@ -41,6 +41,10 @@ export interface HostStatus {
   /** The group per policy, e.g. `{ cslb: "heavy" }`. */
   readonly groups: Readonly<Record<string, string>>;
   readonly load: number;
+  /** (sum(vm.cpu) + other_cpu) / cpus: `load` plus what runs outside the VMs, where measured. */
+  readonly used: number;
+  /** Which facts its agent measured (`cpu`, `other_cpu`, `mem_avail`); [] where it said nothing. */
+  readonly measured: readonly string[];
   readonly vm_count: number;
   /** ISO time of the last answer from its agent, or null. */
   readonly last_seen: string | null;

@@ -22,8 +22,17 @@ export class HostNode implements HostView {
   readonly labels: Readonly<Record<string, string>>;
   load = 0;
   load_avg = 0;
+  readonly other_cpu: number;
+  used = 0;
   mem_used = 0;
   mem_free = 0;
+  mem_avail = 0;
+  /**
+   * The memory ceiling guests may fill: `mem`, or where `mem_avail` was
+   * measured, at most what was free then plus what its VMs used then (so a
+   * VM planned in or out moves mem_avail exactly as it moves mem_free).
+   */
+  private readonly memCeiling: number;
   vm_count = 0;
   busy = false;
   readonly index: number;
@@ -46,6 +55,10 @@ export class HostNode implements HostView {
     this.mem = fact.mem;
     this.labels = fact.labels;
     this.index = index;
+    this.other_cpu = fact.other_cpu ?? 0;
+    let memUsed = 0;
+    for (let i = 0; i < fact.vms.length; i++) memUsed += fact.vms[i]!.mem;
+    this.memCeiling = fact.mem_avail === undefined ? fact.mem : fact.mem_avail + memUsed;
     this.recompute(fact.vms);
   }
 
@@ -73,8 +86,10 @@ export class HostNode implements HostView {
     }
     this.load = cpu / this.cpus;
     this.load_avg = cpuAvg / this.cpus;
+    this.used = (cpu + this.other_cpu) / this.cpus;
     this.mem_used = mem;
-    this.mem_free = this.mem - mem;
+    this.mem_avail = this.memCeiling - mem;
+    this.mem_free = Math.min(this.mem, this.memCeiling) - mem;
     this.vm_count = vms.length;
   }
 }

@@ -7,13 +7,13 @@
 import { suggest } from "../../grammar/suggest.js";
 import { HOST_STATES } from "../../grammar/types.js";
 import { locateJsonError } from "../json-errors.js";
-import type { FactError, Facts, HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "../types.js";
+import { type FactError, type Facts, type HostFact, type HostStateName, MEASURED_FIELDS, type MeasuredFieldName, type MigrationFact, type RecentFact, type VmFact } from "../types.js";
 
 /** What `validateFacts` and `parseFactsJson` return. */
 export type FactsResult = { ok: true; facts: Facts } | { ok: false; errors: FactError[] };
 
 const TOP_KEYS = ["hosts", "migrating", "recent"];
-const HOST_KEYS = ["name", "state", "cpus", "mem", "labels", "vms"];
+const HOST_KEYS = ["name", "state", "cpus", "mem", "labels", "vms", "other_cpu", "mem_avail", "measured"];
 const VM_KEYS = ["name", "cpu", "mem", "labels", "pinned", "cpu_avg"];
 const VM_KEY_SET = new Set(VM_KEYS);
 const MIGRATION_KEYS = ["vm", "from", "to"];
@@ -154,12 +154,34 @@ class Validator {
     else if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus <= 0) this.fail(`${path}.cpus`, POSITIVE_INT);
     const mem = this.number(input, "mem", path, true);
     const labels = this.labels(input.labels, `${path}.labels`);
+    const otherCpu = this.number(input, "other_cpu", path, false);
+    const memAvail = this.number(input, "mem_avail", path, false);
+    const measured = this.measured(input.measured, `${path}.measured`);
     let vms: VmFact[] = [];
     if (input.vms === undefined) this.fail(`${path}.vms`, "is missing: must be a list of VMs (write [] for none)");
     else if (!Array.isArray(input.vms)) this.fail(`${path}.vms`, "must be a list of VMs");
     else vms = this.vms(input.vms, `${path}.vms`);
     if (this.errors.length > before) return null;
-    return { name: name!, state: state as HostStateName, cpus: cpus as number, mem: mem!, labels, vms };
+    const host: HostFact = { name: name!, state: state as HostStateName, cpus: cpus as number, mem: mem!, labels, vms };
+    if (otherCpu === null && memAvail === null && measured === undefined) return host;
+    return { ...host, ...(otherCpu !== null ? { other_cpu: otherCpu } : {}), ...(memAvail !== null ? { mem_avail: memAvail } : {}), ...(measured ? { measured } : {}) };
+  }
+
+  /** `measured`: a list of the measurable field names, each once. */
+  private measured(input: unknown, path: string): MeasuredFieldName[] | undefined {
+    if (input === undefined) return undefined;
+    const what = `must be a list of field names (${MEASURED_FIELDS.join(", ")})`;
+    if (!Array.isArray(input)) {
+      this.fail(path, what);
+      return undefined;
+    }
+    const out: MeasuredFieldName[] = [];
+    input.forEach((f, i) => {
+      if (typeof f !== "string" || !(MEASURED_FIELDS as readonly string[]).includes(f)) this.fail(`${path}[${i}]`, `${JSON.stringify(f)} is not a measurable field: ${what}`);
+      else if (out.includes(f as MeasuredFieldName)) this.fail(`${path}[${i}]`, `${f} is listed twice`);
+      else out.push(f as MeasuredFieldName);
+    });
+    return out;
   }
 
   /** The hot loop of a 200k-VM snapshot: paths are built only for errors. */

@@ -218,6 +218,9 @@ export class HostTracker {
         cpus: last.cpus,
         mem: last.mem,
         labels: last.labels,
+        ...(last.other_cpu !== undefined ? { other_cpu: last.other_cpu } : {}),
+        ...(last.mem_avail !== undefined ? { mem_avail: last.mem_avail } : {}),
+        ...(last.measured !== undefined ? { measured: last.measured } : {}),
         vms: last.vms
           .filter((vm) => !r.restartedAway.has(vm.name) && keepOn(vm.name, r.cfg.name))
           .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu) })),

@@ -64,6 +64,8 @@ export function hostStatuses(tracker: HostTracker, facts: Facts | null, plan: Pl
       state: tracker.stateOf(r),
       groups,
       load: f ? hostLoad(f.cpus, f.vms) : 0,
+      used: f ? hostLoad(f.cpus, f.vms) + (f.cpus > 0 ? (f.other_cpu ?? 0) / f.cpus : 0) : 0,
+      measured: [...(f?.measured ?? r.last?.measured ?? [])],
       vm_count: f?.vms.length ?? r.last?.vms.length ?? 0,
       last_seen: r.lastSeen === null ? null : new Date(r.lastSeen).toISOString(),
       fenced: isFenced(r.cfg.name),

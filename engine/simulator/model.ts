@@ -40,6 +40,8 @@ export class ClusterModel {
   readonly bench: BenchState[];
   /** Logical CPU percent-seconds per VM since the last measurement. */
   readonly measured: Float64Array;
+  /** Per host: Dom0 (and the engine's) CPU-percent-seconds since the last facts, reported as other_cpu. */
+  readonly measuredDom0: Float64Array;
   /** Seconds of stop-and-copy pause each VM still owes. */
   readonly paused: Float64Array;
   /** Time each VM last finished a migration (for `recent`), -Infinity never. */
@@ -62,6 +64,7 @@ export class ClusterModel {
     const n = scenario.vms.length;
     this.hostOf = Int32Array.from(scenario.vms, (v) => this.hostIndex.get(v.host) ?? 0);
     this.measured = new Float64Array(n);
+    this.measuredDom0 = new Float64Array(scenario.hosts.length);
     this.paused = new Float64Array(n);
     this.lastMoved = new Float64Array(n).fill(-Infinity);
     this.benchVms = scenario.vms.flatMap((v, i) => (v.trace ? [] : [i]));
@@ -133,6 +136,7 @@ export class ClusterModel {
         eng = Math.min(capacity - d0, 100, (this.enginePending / dt) * 100);
         this.enginePending = Math.max(0, this.enginePending - (eng * dt) / 100);
       }
+      this.measuredDom0[h]! += (d0 + eng) * dt;
       const shares = fairShares(demands, capacity - d0 - eng);
       let busy = d0 + eng;
       for (const x of shares) busy += x;

@@ -108,7 +108,12 @@ class EngineDriver {
     const s = m.scenario;
     const span = Math.max(1e-9, m.time - this.lastMeasure);
     const nowMs = m.time * 1000;
-    const hosts: HostFact[] = s.hosts.map((h) => ({ name: h.name, state: "up", cpus: h.cpus, mem: h.mem, labels: {}, vms: [] }));
+    // Dom0's modelled CPU is what an agent would measure outside the VMs.
+    const hosts: HostFact[] = s.hosts.map((h, i) => {
+      const otherCpu = m.measuredDom0[i]! / span;
+      m.measuredDom0[i] = 0;
+      return { name: h.name, state: "up", cpus: h.cpus, mem: h.mem, labels: {}, vms: [], other_cpu: otherCpu, measured: ["cpu", "other_cpu"] };
+    });
     s.vms.forEach((v, i) => {
       const cpu = m.measured[i]! / span;
       m.measured[i] = 0;

@@ -24,7 +24,7 @@ function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
     const timer = setTimeout(() => rej(new Error(`agent did not start: ${err}`)), 10_000);
     child.on("exit", (code) => rej(new Error(`agent exited ${code}: ${err}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const m = /"msg":"agent \S+ \(sim\) listening on (http:\/\/[^"]+)"/.exec(line);
+      const m = /"msg":"agent \S+ \(\w+\) listening on (http:\/\/[^"]+)"/.exec(line);
       if (m) {
         clearTimeout(timer);
         res({ child, url: m[1]! });
@@ -84,6 +84,19 @@ describe("vmpolicy agent (process)", () => {
     h1.child.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
+
+  it.skipIf(spawnSync("sh", ["-c", "command -v virsh"]).status !== 0 && process.env.CI !== "true")("--driver virsh takes its libvirt URI from --connect or connect: in its --config (libvirt's test:///default here)", async () => {
+    const cfg = join(dir, "virsh-host.yaml");
+    writeFileSync(cfg, "name: t1\nconnect: test:///default\nlabels: { rack: r9 }\n");
+    const { child, url } = await start(["--driver", "virsh", "--config", cfg, "--listen", "127.0.0.1:0"]);
+    const facts = await get(`${url}/facts`);
+    expect([facts.status, facts.json.name, facts.json.cpus, facts.json.labels, facts.json.vms.map((v: { name: string }) => v.name)]).toEqual([200, "t1", 16, { rack: "r9" }, ["test"]]);
+    child.kill("SIGTERM");
+    expect(run(["--driver", "virsh", "--name", "t2", "--connect", "-oProxyCommand=x"])).toEqual({ status: 2, stderr: 'vmpolicy agent: --driver virsh: connect "-oProxyCommand=x" is not a libvirt URI (driver[+transport]://…)\n' });
+    expect(run(["--driver", "sim", "--name", "h1", "--connect", "test:///default"])).toEqual({ status: 2, stderr: "vmpolicy agent: --connect applies to --driver virsh only\n" });
+    writeFileSync(cfg, "name: t1\nconect: test:///default\n");
+    expect(run(["--driver", "virsh", "--config", cfg])).toEqual({ status: 2, stderr: `vmpolicy agent: ${cfg}: unknown key "conect" (known: name, connect, advertise_uri, migration_address, unsafe, cpus, mem, labels, storage)\n` });
+  }, 90_000);
 
   it("exits 2 with a clear message on bad flags", () => {
     expect(run(["--driver", "xl", "--name", "h1"])).toEqual({ status: 2, stderr: "vmpolicy agent: --driver xl: host h1: cannot run xl: no such command (is xl installed and on the agent's PATH?)\n" });

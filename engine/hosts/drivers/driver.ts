@@ -22,6 +22,9 @@ export interface AgentVmFact {
   readonly pinned: boolean;
 }
 
+/** The facts a driver can measure rather than take from flags (SPEC 1 `host.measured`). */
+export type MeasuredField = "cpu" | "other_cpu" | "mem_avail";
+
 /** `GET /facts`: this host's part of a snapshot (SPEC 1, one `hosts[]` entry). */
 export interface AgentFacts {
   readonly name: string;
@@ -30,6 +33,12 @@ export interface AgentFacts {
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly vms: readonly AgentVmFact[];
+  /** Percent of one CPU used on the host outside its VMs, measured. */
+  readonly other_cpu?: number;
+  /** MiB a new guest can get now, measured. */
+  readonly mem_avail?: number;
+  /** Which fields were measured; the rest are declared. */
+  readonly measured?: readonly MeasuredField[];
 }
 
 /** One guest of a host's initial configuration (the sim and qemu drivers, `--vms`, a sim host file). */
@@ -57,6 +66,8 @@ export type OperationState = "running" | "completed" | "failed";
 export interface OperationStatus {
   readonly state: OperationState;
   readonly error?: string;
+  /** While running, where the hypervisor reports it (virsh: `domjobinfo`): elapsed_ms, processed_mib, remaining_mib, total_mib. */
+  readonly progress?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -12,10 +12,9 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import type { VmDefinition } from "./driver.js";
 import { type GuestPaths, guestPaths, removeGuestFiles, runningGuestPid, writeGuestFile } from "./qemu-run-dir.js";
+import { processCpuNs } from "./proc-host.js";
 import { QmpClient } from "./qemu-qmp.js";
 
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 /** How often an adopted guest (not this process's child) is checked for having ended, once its QMP socket closed. */
 const GONE_POLL_MS = 100;
 
@@ -66,9 +65,6 @@ function alive(pid: number): boolean {
 
 /** A running guest and its QMP connection. */
 export class QemuVm {
-  private lastTicks: number;
-  private lastAt: number;
-  private lastCpu = 0;
   /** Set once the process has ended, with why. */
   exited: string | null = null;
   /** Let go by `release`: its end is no longer this agent's business. */
@@ -83,8 +79,6 @@ export class QemuVm {
     private readonly paths: GuestPaths,
     private readonly runDir: string,
   ) {
-    this.lastTicks = this.ticks();
-    this.lastAt = Date.now();
     this.ended = new Promise((r) => (this.markEnded = r));
   }
 
@@ -171,26 +165,9 @@ export class QemuVm {
     writeGuestFile(this.runDir, { def: this.def });
   }
 
-  private ticks(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return Number(rest[11]) + Number(rest[12]);
-    } catch {
-      return this.lastTicks ?? 0;
-    }
-  }
-
-  /** CPU use in percent of one CPU since the previous sample (samples closer than 0.5 s reuse the last value). */
-  cpu(): number {
-    const now = Date.now();
-    if (now - this.lastAt < 500) return this.lastCpu;
-    const ticks = this.ticks();
-    this.lastCpu = Math.round((((ticks - this.lastTicks) / TICKS_PER_SECOND) * 100 * 1000) / (now - this.lastAt) * 10) / 10;
-    this.lastTicks = ticks;
-    this.lastAt = now;
-    return this.lastCpu;
+  /** CPU time the QEMU process has used (all its threads), in ns; undefined once it is gone. */
+  cpuNs(): bigint | undefined {
+    return processCpuNs(this.pid);
   }
 
   /** Ends the process: QMP `quit`, then SIGKILL if it lingers; resolves once it is gone. */

@@ -25,6 +25,8 @@ import { type AgentContext, type AgentFacts, type Driver, DriverError, type Gues
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { type Adoption, adoptLeftGuests, followMigration } from "./qemu-adoption.js";
 import { QemuVm, writeBootImages } from "./qemu-process.js";
+import { CpuWindow, measuredFields } from "./cpu-window.js";
+import { hostBusyNs, memAvailableMiB } from "./proc-host.js";
 
 /** How often a prepared incoming guest is asked whether its migration completed. */
 const INCOMING_POLL_MS = 200;
@@ -61,6 +63,13 @@ export interface QemuHostOptions {
   readonly migrationAddress?: string;
   /** `close` quits the guests (`--stop-guests-on-exit`); default false: they run on and the next run adopts them. */
   readonly stopGuestsOnClose?: boolean;
+  /** CPU readings (from /proc) this often, averaged over `windowMs` (defaults 1000 and 10 000 ms). */
+  readonly sampleMs?: number;
+  readonly windowMs?: number;
+  /** A guest's first milliseconds after it starts or arrives are not its load (default 5000). */
+  readonly graceMs?: number;
+  /** MiB of MemAvailable kept back for the host itself (default 1024). */
+  readonly reserveMem?: number;
 }
 
 export class QemuDriver implements Driver {
@@ -82,6 +91,9 @@ export class QemuDriver implements Driver {
   private readonly early: Parameters<AgentContext["log"]>[] = [];
   private context: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
   private closed = false;
+  /** CPU measured on the agent's own clock, so asking for facts does not change them. */
+  private readonly window: CpuWindow;
+  private readonly sampler: NodeJS.Timeout;
 
   private constructor(private readonly options: QemuHostOptions) {
     this.name = options.name;
@@ -91,6 +103,25 @@ export class QemuDriver implements Driver {
     mkdirSync(options.runDir, { recursive: true });
     writeBootImages(options.runDir);
     if (options.storage) this.storage = new SimStorage(options.storage);
+    this.window = new CpuWindow({ windowMs: options.windowMs, graceMs: options.graceMs });
+    this.sampleCpu();
+    this.sampler = setInterval(() => this.sampleCpu(), options.sampleMs ?? 1000);
+    this.sampler.unref();
+  }
+
+  /** One reading of the host's busy time and each guest's QEMU process (/proc reads: cheap). */
+  private sampleCpu(): void {
+    const guests = new Map<string, bigint>();
+    for (const v of this.vms.values()) {
+      const ns = v.cpuNs();
+      if (ns !== undefined) guests.set(v.def.name, ns);
+    }
+    // Incoming guests' QEMUs run here too: their time is not "other".
+    for (const v of this.incoming.values()) {
+      const ns = v.cpuNs();
+      if (ns !== undefined) guests.set(v.def.name, ns);
+    }
+    this.window.add({ at: performance.now(), hostBusyNs: hostBusyNs(), guests });
   }
 
   /**
@@ -138,13 +169,19 @@ export class QemuDriver implements Driver {
 
   async facts(): Promise<AgentFacts> {
     const list = [...this.vms.values()].sort((a, b) => compareNames(a.def.name, b.def.name));
+    const otherCpu = this.window.otherCpu();
+    const avail = memAvailableMiB();
+    const memAvail = avail === undefined ? undefined : Math.max(0, avail - (this.options.reserveMem ?? 1024));
     return {
       name: this.name,
       state: this.state,
       cpus: this.cpus,
       mem: this.mem,
       labels: { ...this.labels },
-      vms: list.map((v) => ({ name: v.def.name, cpu: v.cpu(), mem: v.def.mem, labels: { ...v.def.labels }, pinned: v.def.pinned })),
+      vms: list.map((v) => ({ name: v.def.name, cpu: this.window.guestCpu(v.def.name), mem: v.def.mem, labels: { ...v.def.labels }, pinned: v.def.pinned })),
+      ...(otherCpu !== undefined ? { other_cpu: otherCpu } : {}),
+      ...(memAvail !== undefined ? { mem_avail: memAvail } : {}),
+      measured: measuredFields(otherCpu, memAvail),
     };
   }
 
@@ -416,6 +453,7 @@ export class QemuDriver implements Driver {
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sampler);
     const guests = [...this.vms.values(), ...this.incoming.values()];
     if (this.options.stopGuestsOnClose) await Promise.all(guests.map((v) => v.stop()));
     else for (const v of guests) v.release();

@@ -25,6 +25,8 @@ export interface SimHostConfig {
   period?: number;
   migration_rate?: number;
   busy_demand?: number;
+  /** Modelled Dom0 CPU, percent of one CPU (reported as other_cpu). */
+  dom0?: number;
   idle_demand?: number;
   storage?: string;
 }
@@ -92,7 +94,7 @@ export function parseNumber(where: string, v: unknown, opts: { integer?: boolean
   return ok(n);
 }
 
-const KEYS = ["name", "cpus", "mem", "labels", "state", "vms", "seed", "period", "migration_rate", "busy_demand", "idle_demand", "storage"];
+const KEYS = ["name", "cpus", "mem", "labels", "state", "vms", "seed", "period", "migration_rate", "busy_demand", "idle_demand", "dom0", "storage"];
 
 /** Reads and checks a sim host file (YAML or JSON); errors name the file and key. */
 export function loadSimConfig(file: string): Parsed<SimHostConfig> {
@@ -123,6 +125,9 @@ export function loadSimConfig(file: string): Parsed<SimHostConfig> {
         break;
       case "mem":
       case "migration_rate":
+      case "dom0":
+        r = parseNumber(where, v, { zero: true });
+        break;
       case "busy_demand":
       case "idle_demand":
         r = parseNumber(where, v, { zero: key === "idle_demand" });

@@ -44,6 +44,11 @@ export interface SimHostOptions {
   readonly storage?: string;
   /** Timeout of the hand-over request to the destination agent (default 5000 ms). */
   readonly transferTimeoutMs?: number;
+  /**
+   * Modelled Dom0 (the host's own work), percent of one CPU: served before the
+   * guests, reported as `other_cpu`. Default 0, and then no `other_cpu` at all.
+   */
+  readonly dom0?: number;
 }
 
 interface SimVm {
@@ -74,6 +79,8 @@ export class SimDriver implements Driver {
   private readonly clock: Clock;
   private readonly rate: number;
   private readonly transferTimeoutMs: number;
+  /** Modelled Dom0 CPU (`SimHostOptions.dom0`). */
+  private readonly dom0: number;
   private readonly vms = new Map<string, SimVm>();
   private readonly ops = new OperationLog<Operation>();
   private context: AgentContext = { url: "", log: () => {} };
@@ -87,6 +94,7 @@ export class SimDriver implements Driver {
     this.mem = options.mem;
     this.labels = { ...(options.labels ?? {}) };
     this.state = options.state ?? "up";
+    this.dom0 = Math.min(options.cpus * 100, options.dom0 ?? 0);
     this.clock = options.clock ?? systemClock;
     this.rate = options.migrationRate ?? 512;
     if (!(this.rate > 0)) throw new Error(`migrationRate must be > 0 MiB/s (got ${this.rate})`);
@@ -109,8 +117,10 @@ export class SimDriver implements Driver {
 
   async facts(): Promise<AgentFacts> {
     const list = [...this.vms.values()].sort((a, b) => compareNames(a.name, b.name));
+    // Dom0 first (Xen boosts it), the guests share the rest.
+    const dom0 = this.dom0;
     const got = fairShare(
-      this.cpus * 100,
+      this.cpus * 100 - dom0,
       list.map((v) => this.workload.demand(v.name, v.vcpus)),
     );
     return {
@@ -120,6 +130,7 @@ export class SimDriver implements Driver {
       mem: this.mem,
       labels: { ...this.labels },
       vms: list.map((v, i) => ({ name: v.name, cpu: Math.round(got[i]! * 10) / 10, mem: v.mem, labels: { ...v.labels }, pinned: v.pinned })),
+      ...(dom0 > 0 ? { other_cpu: Math.round(dom0 * 10) / 10 } : {}),
     };
   }
 

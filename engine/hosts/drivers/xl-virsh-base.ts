@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { compareNames } from "../../names.js";
 import type { HostStateName } from "../../types.js";
 import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
-import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MeasuredField, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
 import { checkDestination } from "./destination.js";
@@ -60,7 +60,16 @@ export interface HostReading {
   /** MiB for guests. */
   readonly mem: number;
   readonly vms: readonly { readonly name: string; readonly cpu: number; readonly mem: number; readonly vcpus: number }[];
+  /** Percent of one CPU used outside the guests, where measured. */
+  readonly otherCpu?: number;
+  /** MiB a new guest can get now, where measured. */
+  readonly memAvail?: number;
+  /** Which facts were measured (SPEC 1 `host.measured`). */
+  readonly measured?: readonly MeasuredField[];
 }
+
+/** A running migration's progress, as the hypervisor reports it (`GET /migrations/ID` shows it). */
+export type MigrationProgress = Readonly<Record<string, number>>;
 
 interface Operation extends OperationEntry {
   done: Promise<void>;
@@ -90,7 +99,7 @@ export abstract class ToolstackDriver implements Driver {
   private readonly movedAt = new Map<string, number>();
   private lastVms: string[] = [];
   protected context: AgentContext = { url: "", log: () => {} };
-  private closed = false;
+  protected closed = false;
 
   constructor(protected readonly options: ToolstackOptions) {
     if (!VM_NAME_PATTERN.test(options.name)) throw new Error(`bad host name ${JSON.stringify(options.name)}: letters, digits, "_", "-", "." only`);
@@ -106,7 +115,10 @@ export abstract class ToolstackDriver implements Driver {
   protected abstract readHost(): Promise<HostReading>;
   /** Names of the guests running here, quickly (no CPU sampling). */
   protected abstract listRunning(): Promise<string[]>;
-  protected abstract migrateArgv(vm: string, destination: string): string[];
+  /** May ask the destination agent first (virsh: where its libvirt is); a `DriverError` refuses the request. */
+  protected abstract migrateArgv(vm: string, destination: string, to: MigrationTarget): string[] | Promise<string[]>;
+  /** Reports a running migration's progress until the returned function is called. */
+  protected watchMigration?(vm: string, report: (progress: MigrationProgress) => void): () => void;
   /** The guest's definition file in shared storage. */
   protected abstract configFile(vm: string): string;
   protected abstract createArgv(file: string): string[];
@@ -155,7 +167,17 @@ export abstract class ToolstackDriver implements Driver {
     for (const v of h.vms) {
       if (!this.migrating.has(v.name) && !((this.movedAt.get(v.name) ?? -1) >= started)) this.record(v.name, v.mem, v.vcpus, this.name);
     }
-    return { name: this.name, state: this.state, cpus: this.options.cpus ?? h.cpus, mem: this.options.mem ?? h.mem, labels: { ...(this.options.labels ?? {}) }, vms };
+    return {
+      name: this.name,
+      state: this.state,
+      cpus: this.options.cpus ?? h.cpus,
+      mem: this.options.mem ?? h.mem,
+      labels: { ...(this.options.labels ?? {}) },
+      vms,
+      ...(h.otherCpu !== undefined ? { other_cpu: h.otherCpu } : {}),
+      ...(h.memAvail !== undefined ? { mem_avail: h.memAvail } : {}),
+      ...(h.measured ? { measured: [...h.measured] } : {}),
+    };
   }
 
   /** Writes where a VM runs to shared storage, when it changed (restarts check it). */
@@ -213,12 +235,21 @@ export abstract class ToolstackDriver implements Driver {
     // Before the hypervisor starts copying: the destination agent is there and is who the caller says.
     if (this.options.checkPeer !== false) await checkDestination(to);
     if (this.migrating.has(vm)) throw new DriverError(409, `VM ${vm} is already migrating (migration ${this.migrating.get(vm)})`);
+    let argv: string[];
+    try {
+      argv = await this.migrateArgv(vm, destination, to);
+    } catch (e) {
+      throw this.unavailable(e);
+    }
+    if (this.migrating.has(vm)) throw new DriverError(409, `VM ${vm} is already migrating (migration ${this.migrating.get(vm)})`);
     const id = randomUUID();
-    const argv = this.migrateArgv(vm, destination);
     const op: Operation = { kind: "migration", vm, status: { state: "running" }, done: Promise.resolve() };
     this.ops.add(id, op);
     this.migrating.set(vm, id);
     this.context.log("info", `migration ${id}: ${vm} ${this.name} → ${to.name} started (${showCommand(argv)})`, { vm, to: to.name });
+    const unwatch = this.watchMigration?.(vm, (progress) => {
+      if (op.status.state === "running") op.status = { state: "running", progress };
+    });
     op.done = this.migrate(vm, to, argv).then(
       () => {
         op.status = { state: "completed" };
@@ -228,7 +259,10 @@ export abstract class ToolstackDriver implements Driver {
         op.status = { state: "failed", error: e.message };
         this.context.log("warn", `migration ${id} of ${vm} failed: ${e.message}`, { vm, to: to.name });
       },
-    ).finally(() => this.migrating.delete(vm));
+    ).finally(() => {
+      unwatch?.();
+      this.migrating.delete(vm);
+    });
     return id;
   }
 

@@ -9,7 +9,8 @@
  */
 import { join } from "node:path";
 import { type HostReading, ToolstackDriver, allSettled, type ToolstackOptions } from "./xl-virsh-base.js";
-import { XL_TRANSIT_SUFFIXES, parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "./xl-parse.js";
+import { XENTOP_NAME_WIDTH, XL_TRANSIT_SUFFIXES, parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "./xl-parse.js";
+import { measuredFields } from "./cpu-window.js";
 
 export interface XlHostOptions extends ToolstackOptions {
   /** Default `xl` (found on PATH). */
@@ -30,6 +31,8 @@ export class XlDriver extends ToolstackDriver {
   protected readonly tool = "xl";
   private readonly xl: string;
   private readonly xentop: string;
+  /** Domains `xl list -l` skips, warned about once each. */
+  private readonly warnedUnlisted = new Set<string>();
 
   constructor(private readonly xlOptions: XlHostOptions) {
     super(xlOptions);
@@ -44,9 +47,21 @@ export class XlDriver extends ToolstackDriver {
       this.output([this.xentop, ...(this.xlOptions.xentopArgs ?? ["-b", "-i", "2", "-d", "1"])]),
     ]);
     const host = parseXlInfo(info);
-    const guests = parseXlList(list).filter((d) => d.domid !== 0 && d.name !== "Domain-0" && !XL_TRANSIT_SUFFIXES.some((s) => d.name.endsWith(s)));
+    const domains = parseXlList(list);
+    const guests = domains.filter((d) => d.domid !== 0 && d.name !== "Domain-0" && !XL_TRANSIT_SUFFIXES.some((s) => d.name.endsWith(s)));
     const rows = parseXentop(top);
     const names = guests.map((d) => d.name);
+    // Domain-0's row is the CPU used outside the guests; a domain xentop shows but `xl list -l` skips
+    // (libxl could not retrieve its configuration) is not a guest the agent can move, but its CPU is real.
+    const listed = domains.map((d) => d.name);
+    const unlisted = rows.filter((r) => r.name !== "Domain-0" && !listed.some((n) => n === r.name || (n.length > XENTOP_NAME_WIDTH && n.slice(0, XENTOP_NAME_WIDTH) === r.name)));
+    for (const r of unlisted) {
+      if (this.warnedUnlisted.has(r.name)) continue;
+      this.warnedUnlisted.add(r.name);
+      this.context.log("warn", `domain ${r.name} runs on ${this.name} (xentop) but xl list -l skips it (no configuration retrievable): not reported as a VM, its CPU counts as other_cpu`, { vm: r.name });
+    }
+    const dom0 = rows.find((r) => r.name === "Domain-0");
+    const otherCpu = dom0 ? round1(dom0.cpu + unlisted.reduce((s, r) => s + r.cpu, 0)) : undefined;
     const vms = guests.map((d) => {
       const row = xentopRowFor(d.name, rows, names);
       if (!row) this.context.log("warn", `xentop shows no row for ${d.name}${d.name.length > 10 ? " (its name is cut to 10 characters and shared; add -f to the xentop arguments)" : ""}: reporting cpu 0`, { vm: d.name });
@@ -54,7 +69,8 @@ export class XlDriver extends ToolstackDriver {
     });
     // free_memory is what Xen has not given to any domain, so mem − Σ vm.mem (the engine's mem_free) is exactly it.
     const mem = host.freeMemory + vms.reduce((s, v) => s + v.mem, 0);
-    return { cpus: host.cpus, mem, vms };
+    // free_memory is measured by Xen: what a new guest can get now.
+    return { cpus: host.cpus, mem, vms, otherCpu, memAvail: host.freeMemory, measured: measuredFields(otherCpu, host.freeMemory) };
   }
 
   protected async listRunning(): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
@@ -158,4 +158,26 @@ describe.skipIf(!HAVE_QEMU)("qemu driver", () => {
     expect(await exited).toBe(0);
     expect(guests()).toBe("");
   }, 60_000);
+});
+
+describe("qemu driver measured host facts (/proc)", () => {
+  it("a host busy outside its VMs shows it as other_cpu, measured on the agent's clock; mem_avail from MemAvailable", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), "vmpolicy-qemu-measured-"));
+    cleanup.push(() => rmSync(runDir, { recursive: true, force: true }));
+    // No guests: no QEMU needed. The window covers the spinner's whole run.
+    const driver = await QemuDriver.create({ name: "q9", cpus: 2, mem: 1024, runDir, sampleMs: 100, windowMs: 1500 });
+    cleanup.push(() => driver.close());
+    const spinner = spawn(process.execPath, ["-e", "const end = Date.now() + 2500; while (Date.now() < end);"], { stdio: "ignore" });
+    cleanup.push(() => void spinner.kill("SIGKILL"));
+    await new Promise((r) => setTimeout(r, 1800));
+    const facts = await driver.facts();
+    // One process spinning: close to a whole CPU (the rest of this machine adds to it; 2 cores shared, so leave room).
+    expect(facts.other_cpu).toBeGreaterThan(50);
+    // At most this machine's CPUs, give or take /proc's 10 ms ticks.
+    expect(facts.other_cpu).toBeLessThanOrEqual(cpus().length * 100 + 10);
+    expect(facts.mem_avail).toBeGreaterThan(0);
+    expect(facts.measured).toEqual(["cpu", "other_cpu", "mem_avail"]);
+    // Asking again at once changes nothing the engine would see: the same window.
+    expect((await driver.facts()).other_cpu).toBeCloseTo(facts.other_cpu!, -1);
+  });
 });

@@ -9,6 +9,12 @@ import { SimWorkload, fairShare } from "../../../engine/hosts/drivers/sim-worklo
 import { mulberry32 as seededRandom } from "../../../engine/rng.js";
 import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
 
+function writeTemp(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "vmpolicy-sim-dom0-")), "host.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
 const cpuOf = async (d: SimDriver) => Object.fromEntries((await d.facts()).vms.map((v) => [v.name, v.cpu]));
 
 describe("fairShare", () => {
@@ -111,6 +117,16 @@ describe("SimDriver", () => {
     expect(Object.values(cpus).sort()).toEqual([100, 100, 3]);
   });
 
+  it("a modelled Dom0 is served first and reported as other_cpu (none without one)", async () => {
+    const vms = [{ name: "a", mem: 1, vcpus: 2 }, { name: "b", mem: 1 }];
+    const busy = new SimDriver({ name: "h1", cpus: 2, mem: 4096, clock: new ManualClock(), busyDemand: 100, dom0: 50, vms });
+    const facts = await busy.facts();
+    // 200 − 50 for Dom0 = 150 shared by demands 200 and 100: b gets 75, a 75.
+    expect([facts.other_cpu, facts.vms.map((v) => v.cpu)]).toEqual([50, [75, 75]]);
+    expect((await new SimDriver({ name: "h2", cpus: 2, mem: 4096, clock: new ManualClock(), vms }).facts()).other_cpu).toBeUndefined();
+    expect(loadSimConfig(writeTemp("dom0: -1\n"))).toEqual({ ok: false, message: expect.stringMatching(/dom0: must be a number ≥ 0 \(got -1\)$/) });
+  });
+
   it("refuses restarts without storage and incoming VMs it cannot hold", async () => {
     const d = new SimDriver({ name: "h1", cpus: 1, mem: 1000, vms: [{ name: "a", mem: 600 }], clock: new ManualClock() });
     await expect(d.restart("x", "h2")).rejects.toThrow(new DriverError(409, "host h1 has no shared storage (start its agent with --storage DIR)"));
@@ -172,7 +188,7 @@ describe("sim host configuration", () => {
       });
       const badKey = join(dir, "b.yaml");
       writeFileSync(badKey, "name: h7\ncpu: 8\n");
-      expect(loadSimConfig(badKey)).toEqual({ ok: false, message: `${badKey}: unknown key "cpu" (known: name, cpus, mem, labels, state, vms, seed, period, migration_rate, busy_demand, idle_demand, storage)` });
+      expect(loadSimConfig(badKey)).toEqual({ ok: false, message: `${badKey}: unknown key "cpu" (known: name, cpus, mem, labels, state, vms, seed, period, migration_rate, busy_demand, idle_demand, dom0, storage)` });
       const badVm = join(dir, "v.yaml");
       writeFileSync(badVm, "vms:\n  - { name: w1, mem: lots }\n");
       expect(loadSimConfig(badVm)).toEqual({ ok: false, message: `${badVm}: vms[0].mem: must be a number ≥ 0 (got "lots")` });

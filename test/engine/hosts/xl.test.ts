@@ -87,8 +87,26 @@ describe("xl driver facts (fake xl and xentop printing recorded output)", () => 
         { name: "monitoring01", cpu: 3.2, mem: 1024, labels: {}, pinned: false },
         { name: "web1", cpu: 95.5, mem: 2048, labels: {}, pinned: false },
       ],
+      // Domain-0's row of xentop; free_memory of xl info.
+      other_cpu: 12.3,
+      mem_avail: 17001,
+      measured: ["cpu", "other_cpu", "mem_avail"],
     });
     expect(f.calls().map((c) => c.join(" ")).sort()).toEqual(["xentop -b -i 2 -d 1", "xl info", "xl list -l"]);
+  });
+
+  it("a domain xentop shows but xl list -l skips (no configuration retrievable) is warned about once and counted as other_cpu, not dropped", async () => {
+    // xentop batch rows as xentop.c prints them: name %10.10s, state %6s, CPU(sec) %10llu, CPU(%) %6.1f, …
+    const extra = "  orphan01 --b---       1200   25.0    1048576    3.1    1049600       3.1     1    0        0        0    0        0        0        0          0          0    0\n";
+    const f = xen1().behave("xentop", "run", `cat "$FIX/xl/xentop-b-i2-d1.txt"; printf '%s' '${extra}'`);
+    const warnings: string[] = [];
+    const d = driver(f);
+    d.bind({ url: "", log: (level, message) => void (level === "warn" && warnings.push(message)) });
+    const facts = await d.facts();
+    expect(facts.vms.map((v) => v.name)).toEqual(["db1", "monitoring01", "web1"]);
+    expect(facts.other_cpu).toBe(37.3);
+    await d.facts();
+    expect(warnings).toEqual(["domain orphan01 runs on xen1 (xentop) but xl list -l skips it (no configuration retrievable): not reported as a VM, its CPU counts as other_cpu"]);
   });
 
   it("records where each guest runs in shared storage", async () => {
@@ -270,6 +288,9 @@ describe("an agent with the xl driver", () => {
         { name: "monitoring01", cpu: 3.2, mem: 1024, labels: {}, pinned: false },
         { name: "web1", cpu: 95.5, mem: 2048, labels: {}, pinned: false },
       ],
+      other_cpu: 12.3,
+      mem_avail: 17001,
+      measured: ["cpu", "other_cpu", "mem_avail"],
     });
     expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, name: "xen1", driver: "xl" });
     const post = await fetch(`${a.url}/migrations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ vm: "web1", to: { name: "xen2", url: dest.url } }) });

@@ -53,6 +53,8 @@ export class FakeEngine implements EngineControl {
         state: h.operator ?? h.state,
         groups: (name === "h1" ? { cslb: "heavy" } : {}) as Record<string, string>,
         load: name === "h1" ? 75 : 0,
+        used: name === "h1" ? 80 : 0,
+        measured: name === "h1" ? ["cpu", "other_cpu"] : [],
         vm_count: name === "h1" ? 3 : 0,
         last_seen: null,
         fenced: h.fenced,

@@ -108,7 +108,7 @@ const bad: { name: string; mutate: Mutate; errors: [string, string][] }[] = [
     },
     errors: [
       ["hostz", "unknown field (did you mean hosts?); expected hosts, migrating, recent"],
-      ["hosts[0].zone", "unknown field; expected name, state, cpus, mem, labels, vms"],
+      ["hosts[0].zone", "unknown field; expected name, state, cpus, mem, labels, vms, other_cpu, mem_avail, measured"],
       ["hosts[0].vms[0].cpu_avgs", "unknown field (did you mean cpu_avg?); expected name, cpu, mem, labels, pinned, cpu_avg"],
     ],
   },

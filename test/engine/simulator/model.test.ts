@@ -42,6 +42,8 @@ describe("simulator model accounting", () => {
     for (let i = 0; i < 1000; i++) m2.step();
     expect(m2.totals.runs).toBe(5);
     expect((100 * m2.totals.dom0) / m2.totals.capacity).toBeCloseTo(75, 6);
+    // What the engine's facts would show as other_cpu: Dom0's 150 % over the steps since the last facts.
+    expect(m2.measuredDom0[0]! / (1000 * m2.scenario.step)).toBeCloseTo(150, 6);
   });
 
   it("idles `runGap` seconds between two runs of one VM, without Dom0, and xentop's interval average shows the dip", () => {
