@@ -35,6 +35,8 @@ import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from 
 import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
+import { describeCluster } from "./cluster-view.js";
+import type { ClusterView } from "../http/dashboard/view.js";
 import type { Facts, Plan } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
@@ -395,6 +397,19 @@ export class Engine implements EngineControl {
   status(): EngineStatus {
     const hosts = this.tracker ? hostStatuses(this.tracker, this.facts, this.plan, (h) => this.fencer.isFenced(h)) : [];
     return { hosts, policies: this.policies, last_round: this.lastRound, paused: this.paused, dry_run: this.config.dry_run, reload_error: this.reloadError };
+  }
+
+  /** The cluster as the dashboard shows it (SPEC 11): hosts with their VMs, actions in flight, restarts waiting for a fence. */
+  clusterView(): ClusterView {
+    const tracker = this.tracker;
+    return describeCluster({
+      records: tracker?.all() ?? [],
+      stateOf: (r) => tracker!.stateOf(r),
+      flights: this.runner?.inFlight() ?? [],
+      isFenced: (h) => this.fencer.isFenced(h),
+      fenceCommand: this.config.fence !== null,
+      plan: this.plan,
+    });
   }
 
   lastPlan(options?: { explain?: boolean }): Plan | null {
