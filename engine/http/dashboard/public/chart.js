@@ -18,9 +18,11 @@ export class History {
   merge(part, replace) {
     if (!part) return;
     if (replace) {
-      this.t = [];
-      this.load = new Map();
-      this.marks = [];
+      this.t = part.t.slice();
+      this.load = new Map(Object.entries(part.hosts).map(([name, col]) => [name, col.slice()]));
+      this.marks = part.marks.slice();
+      this.trim();
+      return;
     }
     const last = this.t.length ? this.t[this.t.length - 1] : -Infinity;
     const fresh = [];
@@ -33,8 +35,8 @@ export class History {
       for (const i of fresh) mine.push(col[i] ?? null);
     }
     for (const col of this.load.values()) while (col.length < this.t.length) col.push(null);
-    const lastMark = this.marks.length ? this.marks[this.marks.length - 1].t : -Infinity;
-    for (const m of part.marks) if (m.t > lastMark || replace) this.marks.push(m);
+    // Every message carries all marks of the hour (at most 500).
+    this.marks = part.marks.slice();
     this.trim();
   }
 

@@ -47,9 +47,12 @@ export function mib(n) {
   return n >= 1024 ? `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} GiB` : `${Math.round(n)} MiB`;
 }
 
+// One formatter for every time shown: toLocaleTimeString builds a new one per call (~1 ms each).
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
 export function clock(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "–" : d.toLocaleTimeString([], { hour12: false });
+  return Number.isNaN(d.getTime()) ? "–" : TIME.format(d);
 }
 
 /** "4.2 s", "3 min 5 s", "1 h 2 min". */

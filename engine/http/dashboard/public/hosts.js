@@ -22,7 +22,17 @@ export class HostList {
     root.append(this.spacer);
     this.model = null;
     this.pending = false;
-    root.addEventListener("scroll", () => this.schedule(), { passive: true });
+    // The scroll position is read only when it changes: reading it in `render` would make the browser
+    // lay out the whole page (just rebuilt by an update) before the rows are even built.
+    this.top = 0;
+    root.addEventListener(
+      "scroll",
+      () => {
+        this.top = root.scrollTop;
+        this.schedule();
+      },
+      { passive: true },
+    );
     window.addEventListener("resize", () => this.schedule());
     root.addEventListener("keydown", (e) => this.key(e));
   }
@@ -47,7 +57,7 @@ export class HostList {
     const step = { ArrowDown: rowHeight(), ArrowUp: -rowHeight(), PageDown: this.root.clientHeight, PageUp: -this.root.clientHeight }[e.key];
     if (step !== undefined) this.root.scrollTop += step;
     else if (e.key === "Home") this.root.scrollTop = 0;
-    else if (e.key === "End") this.root.scrollTop = this.root.scrollHeight;
+    else if (e.key === "End") this.root.scrollTop = this.spacer.offsetHeight;
     else return;
     e.preventDefault();
   }
@@ -57,11 +67,12 @@ export class HostList {
     if (!m) return;
     const n = m.hosts.length;
     const ROW = rowHeight();
-    this.spacer.style.height = `${n * ROW}px`;
-    this.root.style.height = `${Math.min(n * ROW + 2, Math.max(ROW * 2, window.innerHeight * 0.7))}px`;
-    const top = this.root.scrollTop;
+    const height = Math.min(n * ROW + 2, Math.max(ROW * 2, window.innerHeight * 0.7));
+    const top = Math.min(this.top, Math.max(0, n * ROW - height));
     const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((top + this.root.clientHeight) / ROW) + OVERSCAN);
+    const last = Math.min(n, Math.ceil((top + height) / ROW) + OVERSCAN);
+    this.spacer.style.height = `${n * ROW}px`;
+    this.root.style.height = `${height}px`;
     // Keep keyboard focus on the same control across the rebuild.
     const focused = document.activeElement?.closest?.(".host") ? document.activeElement.dataset.focus : undefined;
     this.rows.style.transform = `translateY(${first * ROW}px)`;

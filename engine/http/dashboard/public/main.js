@@ -10,7 +10,7 @@ import { renderDecisions, renderFenceWaits, renderFlights, renderPlan, renderPol
 const MAX_CHARTED = 8;
 const POLL_MS = 3000;
 
-const state = { data: null, history: new History(), charted: new Set(), chartChosen: false, connection: "connecting" };
+const state = { data: null, history: new History(), charted: new Set(), chartChosen: false, connection: "connecting", allDecisions: false };
 
 // ------------------------------------------------------------ dialogs
 
@@ -123,8 +123,26 @@ function hostsOf(data, policy) {
   });
 }
 
+const shown = new Map();
+/** Runs `render` unless `key` is what `name` last rendered. */
+function once(name, key, render) {
+  if (shown.get(name) === key) return;
+  shown.set(name, key);
+  render();
+}
+
 function renderLog() {
-  if (state.data) renderDecisions($("#decisions"), state.data.decisions ?? [], $("#decision-vm").value, $("#decision-host").value);
+  if (!state.data) return;
+  const d = state.data.decisions ?? [];
+  const vm = $("#decision-vm").value;
+  const host = $("#decision-host").value;
+  const key = `${d.length}|${d[0]?.id}|${d[0]?.phase}|${d[0]?.at}|${state.allDecisions}|${vm}\u0000${host}`;
+  once("decisions", key, () =>
+    renderDecisions($("#decisions"), d, vm, host, state.allDecisions, () => {
+      state.allDecisions = true;
+      renderLog();
+    }),
+  );
 }
 
 let renders = 0;
@@ -145,8 +163,10 @@ function render() {
   summary(all, groups, policy, band);
   renderFlights($("#flights"), flights);
   renderFenceWaits($("#fence-waits"), data.cluster?.fence_waits ?? [], actions.fence);
-  renderPlan($("#plan"), data.plan, data.status.last_round);
-  renderPolicies($("#policies"), data.status, data.reload_text);
+  // The big panels are rebuilt only when what they show changed.
+  const round = data.status.last_round;
+  once("plan", `${round?.at}|${data.plan?.actions.length}|${data.plan?.skipped.length}|${data.plan?.errors.length}`, () => renderPlan($("#plan"), data.plan, round));
+  once("policies", JSON.stringify([data.status.policies, data.status.shadow, data.status.reload_error?.at, data.reload_text]), () => renderPolicies($("#policies"), data.status, data.reload_text));
   renderLog();
   chart.update(state.history, [...state.charted].filter((n) => state.history.load.has(n)), band);
   const p = data.status.paused;

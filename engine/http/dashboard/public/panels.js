@@ -113,14 +113,22 @@ export function renderPolicies(el, status, reloadText) {
   fill(el, parts);
 }
 
-/** The decisions log, newest first, narrowed by VM and host (substring, any case). */
-export function renderDecisions(el, decisions, vmFilter, hostFilter) {
+/** Rows shown before "Show all": a table of hundreds of rows costs more than an update may. */
+const FIRST_ROWS = 100;
+
+function matches(d, vm, host) {
+  if (vm && !(d.vm ?? "").toLowerCase().includes(vm)) return false;
+  if (host && ![d.from, d.to, d.message].some((x) => (x ?? "").toLowerCase().includes(host))) return false;
+  return true;
+}
+
+/** The decisions log, newest first, narrowed by VM and host (substring, any case; an alert's message counts for the host). */
+export function renderDecisions(el, decisions, vmFilter, hostFilter, showAll, onShowAll) {
   const vm = vmFilter.trim().toLowerCase();
   const host = hostFilter.trim().toLowerCase();
-  const shown = decisions.filter(
-    (d) => (!vm || (d.vm ?? "").toLowerCase().includes(vm)) && (!host || [d.from, d.to].some((x) => (x ?? "").toLowerCase().includes(host)) || (host && (d.message ?? "").toLowerCase().includes(host))),
-  );
-  if (shown.length === 0) return fill(el, h("p", { class: "empty" }, decisions.length ? "No decision matches." : "No decision yet."));
+  const matching = decisions.filter((d) => matches(d, vm, host));
+  if (matching.length === 0) return fill(el, h("p", { class: "empty" }, decisions.length ? "No decision matches." : "No decision yet."));
+  const rows = showAll ? matching : matching.slice(0, FIRST_ROWS);
   fill(
     el,
     h(
@@ -130,7 +138,7 @@ export function renderDecisions(el, decisions, vmFilter, hostFilter) {
       h(
         "tbody",
         null,
-        shown.map((d) =>
+        rows.map((d) =>
           h(
             "tr",
             { class: d.outcome && d.outcome !== "completed" ? "bad" : "" },
@@ -143,5 +151,6 @@ export function renderDecisions(el, decisions, vmFilter, hostFilter) {
         ),
       ),
     ),
+    rows.length < matching.length ? h("button", { type: "button", class: "more", onclick: onShowAll }, `Show all ${matching.length}`) : null,
   );
 }
