@@ -81,7 +81,7 @@ export class LoadChart {
       this.plot.setData(data);
     }
     const moves = history.marks.length;
-    this.caption.textContent = `${names.length === 0 ? "No host charted." : `Load of ${names.join(", ")}`} · ${moves} migration${moves === 1 ? "" : "s"} and restarts in the last hour (vertical marks)${band ? " · band lines dashed" : ""}.`;
+    this.caption.textContent = `${names.length === 0 ? "No host charted." : `Load of ${names.join(", ")}`} · migrations and restarts in the last hour: ${moves} (vertical marks)${band ? " · band: lower and upper dashed, mean solid" : ""}.`;
   }
 
   options(names) {
