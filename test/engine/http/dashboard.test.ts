@@ -128,6 +128,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     expect(await page.locator("#plan .action").count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
+    // A phone's width: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
     expectOnlyEngine(urls, served.api.url);
     await page.close();
@@ -177,9 +180,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     const { page, errors, urls } = await open(browser, `${served.api.url}/`);
     await page.waitForSelector('[data-vm="db2"]');
 
-    await page.click('[data-focus="h1:maintenance"]');
+    // By keyboard: the toggle keeps the focus across the update that flips it.
+    await page.focus('[data-focus="h1:maintenance"]');
+    await page.keyboard.press("Enter");
     await page.waitForSelector('.host[data-host="h1"] .state:text("maintenance")');
-    await page.click('[data-focus="h1:up"]');
+    expect(await page.evaluate(() => [(document.activeElement as HTMLElement).dataset.focus, document.activeElement!.textContent])).toEqual(["h1:maintenance", "End maintenance"]);
+    await page.keyboard.press("Enter");
     await page.waitForSelector('.host[data-host="h1"] .state:text("up")');
 
     await page.click("#round");

@@ -117,7 +117,8 @@ export class HostList {
       bar.append(used);
     }
     const buttons = [];
-    if (host.operator_state === "maintenance") buttons.push(this.button(host, "up", "End maintenance", () => this.actions.maintenance(host.name, false)));
+    // Both states of the toggle share a focus key, so the keyboard stays on it after it flips.
+    if (host.operator_state === "maintenance") buttons.push(this.button(host, "maintenance", "End maintenance", () => this.actions.maintenance(host.name, false)));
     else if (host.state !== "down") buttons.push(this.button(host, "maintenance", "Maintenance", () => this.actions.maintenance(host.name, true)));
     if (host.state === "down" && !host.fenced) buttons.push(this.button(host, "fence", "Confirm fenced…", () => this.actions.fence(host.name)));
     const chart = this.button(host, "chart", "Chart", () => this.actions.chart(host.name));
