@@ -4,8 +4,9 @@
  * shows both hosts and all nine VMs, and a migration appears and completes
  * without a reload; with a token the page asks for it once and shows the
  * API's refusal of a wrong one; a VM named like HTML stays text; operator
- * actions (maintenance, fence confirmation, reload) go through the routes.
- * No console error and no request outside the engine, in every test.
+ * actions (maintenance by keyboard, fence confirmation, reload) go through
+ * the routes; without EventSource the page polls. No console error and no
+ * request outside the engine, in every test.
  */
 import { existsSync, mkdtempSync, cpSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -209,5 +210,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     expect(errors.filter((e) => !/status of 422/.test(e))).toEqual([]);
     expectOnlyEngine(urls, served.api.url);
     await page.close();
+
+    // A browser without server-sent events polls the same snapshot instead.
+    const polling = await browser.newPage();
+    await polling.addInitScript(() => Reflect.deleteProperty(window, "EventSource"));
+    await polling.goto(`${served.api.url}/`);
+    await polling.waitForSelector('#connection:text("polling")');
+    await polling.waitForSelector('[data-vm="db2"]');
+    await polling.close();
   });
 });
