@@ -36,6 +36,8 @@ export interface FeedOptions {
   readonly decisions?: number;
   /** A page with more unsent bytes than this is dropped (default 16 MiB). */
   readonly maxBufferedBytes?: number;
+  /** Told when a message could not be built (default: nothing; the API logs it). */
+  readonly onError?: (e: Error) => void;
 }
 
 /** Policy files bigger than this are not read back for a reload's source lines. */
@@ -47,6 +49,7 @@ export class DashboardFeed {
   private readonly decisionCount: number;
   private readonly maxBuffered: number;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly onError: (e: Error) => void;
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
   private dirty = false;
@@ -62,6 +65,7 @@ export class DashboardFeed {
     this.throttleMs = options.throttleMs ?? 200;
     this.decisionCount = options.decisions ?? 300;
     this.maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.onError = options.onError ?? (() => undefined);
     this.heartbeat = setInterval(() => this.write(": ping\n\n"), options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
   }
@@ -92,9 +96,23 @@ export class DashboardFeed {
     }
     this.clients.add(res);
     res.on("close", () => this.clients.delete(res));
-    const snap = await this.snapshot();
+    let snap: DashboardMessage;
+    try {
+      snap = await this.snapshot();
+    } catch (e) {
+      // Ending the stream makes the browser reconnect (after `retry`) and try again.
+      this.onError(e as Error);
+      this.clients.delete(res);
+      res.end();
+      return;
+    }
     this.lastT ??= lastTime(snap.history);
-    if (!res.writableEnded) res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
+    if (!res.writableEnded && !res.destroyed) res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
+  }
+
+  /** Open streams. */
+  get size(): number {
+    return this.clients.size;
   }
 
   /** Something changed: send an update soon (coalesced). */
@@ -114,6 +132,9 @@ export class DashboardFeed {
       const msg = await this.message(this.lastT);
       this.lastT = lastTime(msg.history) ?? this.lastT;
       this.write(`event: update\ndata: ${JSON.stringify(msg)}\n\n`);
+    } catch (e) {
+      // The page misses one update (the next change sends the state again); the engine goes on.
+      this.onError(e as Error);
     } finally {
       this.sending = false;
       if (this.dirty) {

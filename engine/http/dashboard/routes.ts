@@ -75,9 +75,12 @@ function pageHeaders(reply: FastifyReply): FastifyReply {
     .header("cache-control", "no-cache");
 }
 
+/** Pages one engine streams to at once; more get a 503 (each stream costs a socket and a copy of every update). */
+export const MAX_STREAMS = 64;
+
 /** Registers the page, its assets and the feed; the feed ends its streams when the app closes. */
 export function registerDashboard(app: FastifyInstance, engine: EngineControl, source: DashboardSource | undefined, options: FeedOptions = {}): DashboardFeed {
-  const feed = new DashboardFeed(engine, source, options);
+  const feed = new DashboardFeed(engine, source, { onError: (e) => app.log.error({ err: e.message }, `dashboard feed: ${e.message}`), ...options });
   const unsubscribe = source?.onChange(() => feed.changed());
   // Any change through the API (accepted or not: a rejected reload changes what the page shows) is pushed at once.
   app.addHook("onResponse", async (req) => {
@@ -106,6 +109,7 @@ export function registerDashboard(app: FastifyInstance, engine: EngineControl, s
     if (!accept.includes("text/event-stream") && accept !== "" && !accept.includes("*/*")) {
       return reply.code(406).send(errorBody(`GET /events answers text/event-stream (live) or application/json (one snapshot); got Accept: ${accept}`));
     }
+    if (feed.size >= MAX_STREAMS) return reply.code(503).send(errorBody(`the dashboard already streams to ${MAX_STREAMS} pages; close one, or poll with Accept: application/json`));
     reply.hijack();
     reply.raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",

@@ -47,7 +47,7 @@ async function start(engine = new FakeEngine(), dashboard?: DashboardSource): Pr
 }
 
 /** Reads server-sent events from `/events` until `count` have come. */
-function events(url: string): { next(count: number): Promise<{ event: string; data: Record<string, unknown> }[]>; res: Promise<IncomingMessage>; close(): void } {
+function events(url: string): { next(count: number, waitMs?: number): Promise<{ event: string; data: Record<string, unknown> }[]>; res: Promise<IncomingMessage>; close(): void } {
   const got: { event: string; data: Record<string, unknown> }[] = [];
   let buffer = "";
   let wake = () => {};
@@ -75,8 +75,8 @@ function events(url: string): { next(count: number): Promise<{ event: string; da
   return {
     res,
     close: () => req.destroy(),
-    next: async (count) => {
-      const deadline = Date.now() + 5000;
+    next: async (count, waitMs = 5000) => {
+      const deadline = Date.now() + waitMs;
       while (got.length < count) {
         if (Date.now() > deadline) throw new Error(`only ${got.length} of ${count} events came: ${got.map((g) => g.event).join(", ")}`);
         await new Promise<void>((r) => {
@@ -175,6 +175,28 @@ describe("GET /events", () => {
     const snap = (await (await fetch(`${url}/events`, { headers: { accept: "application/json" } })).json()) as { reload_text: string; cluster: unknown };
     expect(snap.reload_text).toBe(`${file}:3:5: error: expected 'then'\n        when x\n        ^^^^\n1 error\n`);
     expect(snap.cluster).toBeNull();
+  });
+
+  it("survives an engine that fails to answer: the stream misses that update and goes on", async () => {
+    const engine = new FakeEngine();
+    const url = await start(engine);
+    const stream = events(url);
+    await stream.next(1);
+    const decisions = engine.decisions.bind(engine);
+    engine.decisions = async () => {
+      throw new Error("journal unreadable");
+    };
+    expect((await fetch(`${url}/pause`, { method: "POST" })).status).toBe(200);
+    // Past the coalescing delay: the update was attempted, failed, and nothing was sent.
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(stream.next(2, 200)).rejects.toThrow(/only 1 of 2 events came: snapshot/);
+    const failed = await fetch(`${url}/events`, { headers: { accept: "application/json" } });
+    expect([failed.status, ((await failed.json()) as { error: string }).error]).toEqual([500, expect.stringMatching(/internal error|journal unreadable/)]);
+    engine.decisions = decisions;
+    expect((await fetch(`${url}/resume`, { method: "POST" })).status).toBe(200);
+    const [, update] = await stream.next(2);
+    expect((update!.data.status as EngineStatus).paused).toBe(false);
+    stream.close();
   });
 
   it("ends open streams when the API closes", async () => {
