@@ -92,7 +92,8 @@ function scriptedAgents(vmName: string): AgentPort {
 
 const XSS = `<img src=x onerror="document.title='pwned'">`;
 
-describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (skipped: ${MISSING})`}`, () => {
+// A browser, an engine and a migration per test: room for a loaded machine.
+describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (skipped: ${MISSING})`}`, { timeout: 90_000 }, () => {
   let browser: Browser;
   let served: Served | null = null;
   beforeAll(async () => {
@@ -126,6 +127,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     await page.locator(".flight").first().waitFor({ state: "detached", timeout: 15_000 });
     await page.waitForSelector(`.host[data-host="xen2"] [data-vm="${moving}"]`);
     await page.waitForSelector(`#decisions tr:has-text("${moving}"):has-text("completed")`);
+    // The log narrows by VM and by host.
+    await page.fill("#decision-vm", moving);
+    expect(await page.locator("#decisions tbody tr").evaluateAll((rows, vm) => rows.every((r) => r.textContent!.includes(vm)), moving)).toBe(true);
+    await page.fill("#decision-host", "nohost");
+    await page.locator("#decisions .empty", { hasText: "No decision matches." }).waitFor();
+    await page.fill("#decision-vm", "");
+    await page.fill("#decision-host", "");
     expect(await page.locator("#plan .action").count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
@@ -147,6 +155,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     expect(await page.locator("#hosts img").count()).toBe(0);
     expect(await page.title()).toBe("vmpolicy");
 
+    // A shadow set (SPEC 10) shows beside the active one when /status has it.
+    const status = served.engine.status.bind(served.engine);
+    served.engine.status = () => ({ ...status(), shadow: { policies: [{ name: "cslb2", file: "/p/cslb2.policy", hash: "cd".repeat(32), loaded_at: new Date().toISOString() }], rounds_differing: 2 } }) as ReturnType<typeof status>;
+
     await page.click("#pause");
     await page.waitForSelector("#token-dialog[open]");
     await page.fill("#token-input", "wrong-token");
@@ -159,6 +171,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     await page.click("#token-ok");
     await page.waitForSelector('#mode:text("paused")');
     expect(served.engine.status().paused).toBe(true);
+    expect(await page.locator("#policies").textContent()).toMatch(/Shadow.*cslb2.*cdcdcdcdcdcd.*rounds_differing: 2/s);
     // Asked once: the next change goes through with the kept token.
     await page.click("#pause");
     await page.waitForSelector('#mode:text("executing")');
