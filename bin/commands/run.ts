@@ -16,6 +16,7 @@ import { loadEngineConfig, type EngineConfig } from "../../engine/run/config.js"
 import { Engine, EngineStartError } from "../../engine/run/engine.js";
 import { HttpApiStartError, startHttpApi, type RunningHttpApi } from "../../engine/http/server.js";
 import { checkListen, parseListen } from "../../engine/listen.js";
+import { engineDashboard } from "../../engine/run/cluster-view.js";
 import { EngineMetrics, wireEngineMetrics } from "../../engine/http/metrics.js";
 
 interface RunFlags {
@@ -99,14 +100,20 @@ async function runEngine(flags: RunFlags): Promise<void> {
 
   let api: RunningHttpApi;
   try {
-    api = await startHttpApi(engine, { listen: config.listen, metrics, logger: log.child({ component: "api" }), ...(config.token !== null ? { token: config.token } : {}) });
+    api = await startHttpApi(engine, {
+      listen: config.listen,
+      metrics,
+      logger: log.child({ component: "api" }),
+      dashboard: engineDashboard(engine),
+      ...(config.token !== null ? { token: config.token } : {}),
+    });
   } catch (e) {
     if (e instanceof HttpApiStartError) fail(e.reason === "usage" ? 2 : 1, [e.message]);
     throw e;
   }
   log.info(
     { url: api.url },
-    `API listening on ${api.url} (GET /status /plan /decisions /metrics; ${config.token !== null ? "changes need the bearer token" : "no token: loopback only"})`,
+    `API listening on ${api.url} (dashboard: ${api.url}/; GET /status /plan /decisions /metrics; ${config.token !== null ? "changes need the bearer token" : "no token: loopback only"})`,
   );
 
   // Signals are handled before the engine starts, so Ctrl-C during a slow start (reconciling

@@ -19,6 +19,8 @@ import { registerEngineRoutes } from "./routes.js";
 import { hostParams } from "./schemas.js";
 import { checkListen, parseListen } from "../listen.js";
 import type { EngineMetrics } from "./metrics.js";
+import { registerDashboard } from "./dashboard/routes.js";
+import type { DashboardSource } from "./dashboard/view.js";
 
 export interface HttpApiOptions {
   /** `HOST:PORT`; port 0 picks a free port. */
@@ -28,6 +30,8 @@ export interface HttpApiOptions {
   readonly metrics: EngineMetrics;
   /** A pino logger; changes (POST/PUT) and server errors are logged, reads are not. */
   readonly logger?: FastifyBaseLogger;
+  /** The cluster and load history for the dashboard (SPEC 11); without it the page shows what `/status` knows. */
+  readonly dashboard?: DashboardSource;
 }
 
 /** The running API. */
@@ -108,6 +112,7 @@ export function buildHttpApp(engine: EngineControl, options: Omit<HttpApiOptions
   registerBrowserGuard(app, options.listenHost ?? "127.0.0.1", options.token !== undefined);
   registerErrorHandling(app);
   registerEngineRoutes(app, engine, options.metrics);
+  registerDashboard(app, engine, options.dashboard);
   app.addHook("onResponse", async (req, reply) => {
     if (READ_METHODS.has(req.method)) return;
     const route = req.routeOptions.url ?? req.url.split("?")[0];

@@ -38,6 +38,8 @@ import { PingPongDetector, pingPongMessage, type PingPong } from "./pingpong.js"
 import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
+import { describeCluster } from "./cluster-view.js";
+import type { ClusterView } from "../http/dashboard/view.js";
 import type { Facts, Plan } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
@@ -435,6 +437,19 @@ export class Engine implements EngineControl {
       reload_error: this.reloadError,
       pingpong: this.pingpong.active(Date.now()),
     };
+  }
+
+  /** The cluster as the dashboard shows it (SPEC 11): hosts with their VMs, actions in flight, restarts waiting for a fence. */
+  clusterView(): ClusterView {
+    const tracker = this.tracker;
+    return describeCluster({
+      records: tracker?.all() ?? [],
+      stateOf: (r) => tracker!.stateOf(r),
+      flights: this.runner?.inFlight() ?? [],
+      isFenced: (h) => this.fencer.isFenced(h),
+      fenceCommand: this.config.fence !== null,
+      plan: this.plan,
+    });
   }
 
   lastPlan(options?: { explain?: boolean }): Plan | null {

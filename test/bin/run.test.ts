@@ -4,7 +4,8 @@
  * balances an imbalanced cluster into the CSLB band; a broken policy file
  * keeps the old set and the fix loads; an engine killed with SIGKILL in the
  * middle of a migration reconciles from its journal without issuing it
- * again; the embedded demo cluster starts with no config.
+ * again; the embedded demo cluster starts with no config and the dashboard
+ * serves it.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,6 +51,17 @@ describe("vmpolicy run (processes)", () => {
     expect(status.json.hosts.map((h: HostRow) => [h.name, h.state])).toEqual([["xen1", "up"], ["xen2", "up"]]);
     expect(status.json.policies.map((p: { name: string }) => p.name)).toEqual(["cslb", "evacuate"]);
     expect(status.json.last_round).toMatchObject({ actions: 1, executed: true });
+    // The dashboard (SPEC 11) is served, and its feed has the demo's VMs and the round's loads.
+    const page = await fetch(`${engine.url}/`);
+    expect([page.status, page.headers.get("content-type")]).toEqual([200, "text/html; charset=utf-8"]);
+    const feed = (await (await fetch(`${engine.url}/events`, { headers: { accept: "application/json" } })).json()) as {
+      cluster: { hosts: { name: string; vms: unknown[] }[] };
+      history: { t: number[]; hosts: Record<string, number[]> };
+    };
+    expect(feed.cluster.hosts.map((h) => h.name)).toEqual(["xen1", "xen2"]);
+    expect(feed.cluster.hosts.flatMap((h) => h.vms)).toHaveLength(9);
+    expect(Object.keys(feed.history.hosts)).toEqual(["xen1", "xen2"]);
+    expect(feed.history.t).toHaveLength(1);
     engine.child.kill("SIGTERM");
     expect(await engine.exited()).toBe(0);
     expect(engine.output()).toMatch(/SIGTERM: stopping[^\n]*\n(.*\n)*.*engine stopped/);
