@@ -52,9 +52,9 @@ export class BigCluster implements EngineControl, DashboardSource {
   }
 
   status(): EngineStatus {
-    const hosts: HostStatus[] = this.hosts.map((h) => ({ name: h.name, url: "http://10.0.0.1:7071", state: h.state, groups: { cslb: group(h.load) }, load: h.load, vm_count: h.vms.length, last_seen: new Date().toISOString(), fenced: false, operator_state: null }));
+    const hosts: HostStatus[] = this.hosts.map((h) => ({ name: h.name, url: "http://127.0.0.1:7071", state: h.state, groups: { cslb: group(h.load) }, load: h.load, used: h.load, measured: [], vm_count: h.vms.length, last_seen: new Date().toISOString(), fenced: false, operator_state: null }));
     const round: RoundSummary = { at: new Date().toISOString(), duration_ms: 40, actions: 16, skipped: 3, errors: 0, executed: true };
-    return { hosts, policies: [{ name: "cslb", file: "/etc/vmpolicy/cslb.policy", hash: "ab".repeat(32), loaded_at: new Date().toISOString() }], last_round: round, paused: false, dry_run: false, reload_error: null };
+    return { hosts, policies: [{ name: "cslb", file: "/etc/vmpolicy/cslb.policy", hash: "ab".repeat(32), loaded_at: new Date().toISOString() }], last_round: round, paused: false, dry_run: false, reload_error: null, pingpong: [] };
   }
   lastPlan(): Plan {
     const groups: Record<string, string> = {};
