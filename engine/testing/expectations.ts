@@ -9,6 +9,7 @@
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import type { Facts, Plan, PlanSettings } from "../types.js";
 import type { YamlPath } from "./yaml-source.js";
+import { cycles, settlesWithin } from "./stability.js";
 
 /** What a case produced, for the comparisons: the plan as JSON sees it, and what made it (to re-plan). */
 export interface CaseOutcome {
@@ -225,4 +226,6 @@ export const EXPECTATIONS: Readonly<Record<string, ExpectationKind<any>>> = {
   values,
   skipped,
   errors,
+  settles_within: settlesWithin,
+  cycles,
 };

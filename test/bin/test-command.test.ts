@@ -119,6 +119,60 @@ tests:
     );
   });
 
+  it("settles_within and cycles re-plan the case (SPEC 12); a failure shows the rounds", () => {
+    write("pingpong.json", readFileSync("docs/examples/pingpong.json", "utf8"));
+    const file = write(
+      "stability.test.yaml",
+      `policies: [${resolve("policies/cslb.policy")}]
+tests:
+  - name: cslb settles on the ping-pong cluster
+    facts: pingpong.json
+    expect:
+      settles_within: 5
+  - name: cslb cycles there
+    facts: pingpong.json
+    expect:
+      cycles: true
+  - name: a bad value
+    facts: pingpong.json
+    expect:
+      settles_within: soon
+`,
+    );
+    const bad = run([file]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("settles_within: must be a whole number of rounds from 0 to 10000");
+    writeFileSync(join(dir, file), readFileSync(join(dir, file), "utf8").replace(/ {2}- name: a bad value[\s\S]*$/, ""));
+    const r = run([file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      [
+        `FAIL ${file}:3: cslb settles on the ping-pong cluster`,
+        "  settles_within: expected to settle within 5 rounds; it cycles:",
+        "    Static workload: every VM keeps its CPU; each plan is applied as if it completed, 10 s between rounds.",
+        "    round 1 (0 s)",
+        "      migrate v1 a -> b  cslb.balance",
+        "    round 2 (10 s)",
+        "      migrate v3 b -> a  cslb.balance",
+        "    round 3 (20 s)",
+        "      migrate v2 a -> b  cslb.balance",
+        "    round 8 (70 s)",
+        "      migrate v1 b -> a  cslb.balance",
+        "    round 9 (80 s)",
+        "      migrate v3 a -> b  cslb.balance",
+        "    round 10 (90 s)",
+        "      migrate v2 b -> a  cslb.balance",
+        "    round 15 (140 s)",
+        "      migrate v1 a -> b  cslb.balance",
+        "    round 16 (150 s)",
+        "      migrate v3 b -> a  cslb.balance",
+        "    cycle: the placement comes back every 14 rounds (140 s); VMs v1, v2, v3 take part; 154.3 migrations an hour, for nothing",
+        "1 passed, 1 failed",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("--run picks cases by name", () => {
     expect(run([PASSING, "--run", "higher"]).stdout).toBe("1 passed, 0 failed\n");
     expect(run([PASSING, "--run", "("]).code).toBe(2);
