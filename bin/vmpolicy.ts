@@ -9,6 +9,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { registerRun } from "./commands/run.js";
 import { registerAgent } from "./commands/agent.js";
+import { registerReplay } from "./commands/replay.js";
 
 const program = new Command()
   .name("vmpolicy")
@@ -25,5 +26,6 @@ registerPlan(program);
 registerSimulate(program);
 registerRun(program);
 registerAgent(program);
+registerReplay(program);
 
 await program.parseAsync(process.argv);
