@@ -66,6 +66,30 @@ export function bareAction(a: PlannedAction): PlannedAction {
   return rest as PlannedAction;
 }
 
+/** The record of one engine round, from what it planned with and what it planned. */
+export function roundRecord(r: {
+  round: number;
+  at: string;
+  set: { readonly hash: string };
+  policies: readonly { readonly name: string; readonly file: string; readonly hash: string }[];
+  settings: Omit<PlanSettings, "explain">;
+  interval: number;
+  facts: Facts;
+  plan: Plan;
+}): RecordedRound {
+  return {
+    v: RECORDING_VERSION,
+    round: r.round,
+    at: r.at,
+    set_hash: r.set.hash,
+    policies: r.policies.map((p) => ({ name: p.name, file: p.file, hash: p.hash })),
+    settings: recordedSettings(r.settings, r.interval),
+    facts: r.facts,
+    actions: r.plan.actions.map(bareAction),
+    groups: r.plan.groups,
+  };
+}
+
 /** One round as its line (with the newline). */
 export function encodeRound(r: RecordedRound): string {
   return JSON.stringify(r) + "\n";

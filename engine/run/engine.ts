@@ -37,8 +37,8 @@ import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
 import { Recorder } from "./recorder.js";
-import { Shadow } from "./shadow.js";
-import { bareAction, recordedSettings } from "../replay/recording.js";
+import { promotionEntry, Shadow } from "./shadow.js";
+import { roundRecord } from "../replay/recording.js";
 import type { Facts, Plan, PlanSettings } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
@@ -170,7 +170,7 @@ export class Engine implements EngineControl {
       else this.log.error({ line: p.line }, `journal ${this.config.journal}:${p.line}: unreadable line skipped: ${p.message}`);
     }
 
-    await this.openRecorder();
+    this.recorder = this.config.record && (await Recorder.openOrLog(this.config.record, this.log));
     if (this.config.shadow.length > 0) {
       // A shadow that does not load never stops the engine: it shows as the shadow's reload error.
       this.shadow = new Shadow(this.config.shadow, () => loadEngineSet(this.config.shadow, this.config.params, this.config.script_limits, this.log), this.log);
@@ -341,29 +341,7 @@ export class Engine implements EngineControl {
   private afterPlan(n: number, at: string, set: CompiledPolicySet, facts: Facts, plan: Plan, settings: Omit<PlanSettings, "explain">): void {
     const shadowed = this.shadow?.planRound(facts, { ...settings, explain: true }, plan, n, at);
     if (shadowed) this.events.emit("shadow", shadowed);
-    this.recorder?.record({
-      v: 1,
-      round: n,
-      at,
-      set_hash: set.hash,
-      policies: this.policies.map((p) => ({ name: p.name, file: p.file, hash: p.hash })),
-      settings: recordedSettings(settings, this.config.interval),
-      facts,
-      actions: plan.actions.map(bareAction),
-      groups: plan.groups,
-    });
-  }
-
-  /** Opens the recording (config `record`); a folder that cannot be used is logged and the engine runs unrecorded. */
-  private async openRecorder(): Promise<void> {
-    const record = this.config.record;
-    if (record === null) return;
-    try {
-      this.recorder = await Recorder.open({ dir: record.dir, maxBytes: record.max_bytes, log: this.log });
-      this.log.info({ dir: record.dir }, `recording every round to ${record.dir} (at most ${Math.round(record.max_bytes / 1024 / 1024)} MiB)`);
-    } catch (e) {
-      this.log.error({ dir: record.dir }, `recording: cannot use ${record.dir}: ${(e as Error).message}; running without recording`);
-    }
+    this.recorder?.record(roundRecord({ round: n, at, set, policies: this.policies, settings, interval: this.config.interval, facts, plan }));
   }
 
   private finishRound(summary: RoundSummary, plan: Plan | null): RoundSummary {
@@ -472,16 +450,7 @@ export class Engine implements EngineControl {
       if (!this.set) throw new EngineRequestError(409, "the engine is not started");
       const taken = shadow.take();
       if (taken === null) throw new EngineRequestError(409, "the shadow set has not loaded (see reload_error under shadow in /status); nothing to promote");
-      const was = this.policies.map((p) => p.name).join(", ");
-      const now = taken.policies.map((p) => p.name).join(", ");
-      const entry: JournalEntry = {
-        id: `promote-${newActionId()}`,
-        phase: "start",
-        at: new Date().toISOString(),
-        kind: "promote",
-        message: `shadow set promoted to active: ${now} (was ${was}); files: ${shadow.paths.join(", ")}`,
-        rule: "shadow.promote",
-      };
+      const entry = promotionEntry(this.policies, taken.policies, shadow.paths);
       try {
         await this.journal?.append(entry);
       } catch (e) {

@@ -89,6 +89,18 @@ export class Recorder {
     return r;
   }
 
+  /** Opens the recording of config `record`; a folder that cannot be used is logged, and null means: run unrecorded. */
+  static async openOrLog(record: { readonly dir: string; readonly max_bytes: number }, log: Logger): Promise<Recorder | null> {
+    try {
+      const r = await Recorder.open({ dir: record.dir, maxBytes: record.max_bytes, log });
+      log.info({ dir: record.dir }, `recording every round to ${record.dir} (at most ${Math.round(record.max_bytes / 1024 / 1024)} MiB)`);
+      return r;
+    } catch (e) {
+      log.error({ dir: record.dir }, `recording: cannot use ${record.dir}: ${(e as Error).message}; running without recording`);
+      return null;
+    }
+  }
+
   /** Records one round; never throws. */
   record(round: RecordedRound): void {
     if (this.closed) return;

@@ -13,11 +13,12 @@
  */
 import type { Logger } from "pino";
 import type { CompiledPolicySet } from "../../grammar/compile.js";
-import type { PolicyInfo, ReloadError, ReloadResult, ShadowStatus } from "../http/control.js";
+import type { JournalEntry, PolicyInfo, ReloadError, ReloadResult, ShadowStatus } from "../http/control.js";
 import { planRound } from "../plan/index.js";
 import { diffActions } from "../replay/compare.js";
 import { bareAction } from "../replay/recording.js";
 import type { Facts, Plan, PlanSettings } from "../types.js";
+import { newActionId } from "./journal.js";
 import { formatDiagnostic, type LoadedSet, type LoadResult } from "./reload.js";
 
 /** One round's comparison (the engine's `shadow` event, for the metrics). */
@@ -118,4 +119,17 @@ export class Shadow {
     this.set?.dispose();
     this.set = null;
   }
+}
+
+/** The journal line of a promotion (`POST /shadow/promote`): one `promote` line, nothing to finish. */
+export function promotionEntry(was: readonly PolicyInfo[], now: readonly PolicyInfo[], paths: readonly string[]): JournalEntry {
+  const names = (ps: readonly PolicyInfo[]) => ps.map((p) => p.name).join(", ");
+  return {
+    id: `promote-${newActionId()}`,
+    phase: "start",
+    at: new Date().toISOString(),
+    kind: "promote",
+    message: `shadow set promoted to active: ${names(now)} (was ${names(was)}); files: ${paths.join(", ")}`,
+    rule: "shadow.promote",
+  };
 }
