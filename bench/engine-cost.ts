@@ -11,10 +11,13 @@
  * for about half a minute) `process.cpuUsage()` is read, and again after
  * the measured time. Environment: `BENCH_ENGINE_SECONDS` (default 60),
  * `BENCH_ENGINE_WARMUP` (default 30); `BENCH_ENGINE_PLAIN=1` leaves the
- * shadow set and recording off (the engine as it was before them). `bench/engine.ts` measures the same
+ * shadow set and recording off (the engine as it was before them);
+ * `BENCH_ENGINE_PROFILE=FILE.cpuprofile` writes a CPU profile of the
+ * measured window only (open it in Chrome's DevTools). `bench/engine.ts` measures the same
  * as separate processes, over longer runs.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pino } from "pino";
@@ -54,9 +57,21 @@ const bench: Benchmark = {
     try {
       await engine.start();
       await sleep(warmup * 1000);
+      const profile = process.env.BENCH_ENGINE_PROFILE;
+      const session = profile ? new Session() : null;
+      if (session) {
+        session.connect();
+        await session.post("Profiler.enable");
+        await session.post("Profiler.start");
+      }
       const [c0, r0, t0] = [process.cpuUsage(), rounds, performance.now()];
       await sleep(seconds * 1000);
       const cpu = process.cpuUsage(c0);
+      if (session && profile) {
+        const { profile: data } = await session.post("Profiler.stop");
+        writeFileSync(profile, JSON.stringify(data));
+        session.disconnect();
+      }
       const wall = (performance.now() - t0) / 1000;
       const used = (cpu.user + cpu.system) / 1e6;
       const shadow = engine.status().shadow;
