@@ -9,6 +9,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { registerRun } from "./commands/run.js";
 import { registerAgent } from "./commands/agent.js";
+import { registerLsp } from "./commands/lsp.js";
 import { registerReplay } from "./commands/replay.js";
 
 const program = new Command()
@@ -26,6 +27,7 @@ registerPlan(program);
 registerSimulate(program);
 registerRun(program);
 registerAgent(program);
+registerLsp(program);
 registerReplay(program);
 
 await program.parseAsync(process.argv);

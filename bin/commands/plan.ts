@@ -3,6 +3,8 @@
  * one round over a facts snapshot (SPEC 3, 4), through the same
  * `loadPolicySet` + `planRound` as the engine. Exit 0 with a plan, 1 on bad
  * facts or a policy set with errors, 2 on a usage error or when a file cannot be read.
+ * With `--rounds N [--interval D]` (SPEC 12) it re-plans round after round
+ * with each plan applied, and exits 3 when the policy cycles or never settles.
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
@@ -13,6 +15,9 @@ import { describeFsError, readPolicySources } from "../../engine/policy/files.js
 import { loadPolicySet } from "../../engine/policy/set.js";
 import { planRound } from "../../engine/plan/index.js";
 import { renderPlan } from "../../engine/plan/render.js";
+import { DEFAULT_REPLAN_OPTIONS, replan } from "../../engine/plan/stability.js";
+import { renderReplan } from "../../engine/plan/render-stability.js";
+import { parseDuration } from "../../engine/run/config-schema.js";
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from "../../engine/types.js";
 
 interface PlanOptions {
@@ -24,6 +29,9 @@ interface PlanOptions {
   cooldown?: number;
   maxPerHost?: number;
   maxPerRound?: number;
+  /** `true` when written bare (`--rounds`): 60 rounds. */
+  rounds?: number | true;
+  interval?: number;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -41,9 +49,11 @@ export function registerPlan(program: Command): void {
     .option("--cooldown <seconds>", "seconds before a migrated VM may move again (default 60)", nonNegative("--cooldown", false))
     .option("--max-per-host <n>", "migrations and restarts a host takes part in at once (default 2)", nonNegative("--max-per-host", true))
     .option("--max-per-round <n>", "migrations and restarts per round (default 16)", nonNegative("--max-per-round", true))
+    .option("--rounds [n]", "re-plan up to N rounds (default 60), each plan applied as completed, on a static workload (SPEC 12)", positiveCount("--rounds"))
+    .option("--interval <duration>", "with --rounds: time between rounds, e.g. 10s, 1m (default 10s)", duration("--interval"))
     .addHelpText(
       "after",
-      "\nExit status: 0 a plan was printed, 1 bad facts or a policy set with errors, 2 a usage error or a file that cannot be read.\nColour only on a terminal and never with NO_COLOR.",
+      "\nExit status: 0 a plan was printed (with --rounds: the policy settled), 1 bad facts or a policy set with errors, 2 a usage error or a file that cannot be read, 3 with --rounds: the placement cycles or never settles.\nColour only on a terminal and never with NO_COLOR.",
     )
     .action(async (options: PlanOptions) => {
       process.exitCode = await runPlan(options);
@@ -63,7 +73,35 @@ function nonNegative(flag: string, whole: boolean): (text: string) => number {
   };
 }
 
+/** `--rounds`: a whole number from 1 to 100,000 (a bound so a typo cannot plan for hours). */
+function positiveCount(flag: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || n < 1 || n > 100_000) {
+      process.stderr.write(`vmpolicy plan: ${flag}: expected a whole number from 1 to 100000, got "${text}"\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+}
+
+/** `--interval`: a duration as the config writes it, at most a day (a round further apart is no engine's interval). */
+function duration(flag: string): (text: string) => number {
+  return (text) => {
+    const d = parseDuration(text, { min: 0.1, max: 86_400 });
+    if (!d.ok) {
+      process.stderr.write(`vmpolicy plan: ${flag}: ${d.message}\n`);
+      process.exit(2);
+    }
+    return d.value;
+  };
+}
+
 async function runPlan(options: PlanOptions): Promise<number> {
+  if (options.interval !== undefined && options.rounds === undefined) {
+    process.stderr.write("vmpolicy plan: --interval needs --rounds\n");
+    return 2;
+  }
   let factsText: string;
   try {
     factsText = await readFile(options.facts, "utf8");
@@ -102,6 +140,12 @@ async function runPlan(options: PlanOptions): Promise<number> {
       max_per_round: options.maxPerRound ?? DEFAULT_PLAN_SETTINGS.max_per_round,
       explain: options.explain === true,
     };
+    if (options.rounds !== undefined) {
+      const result = replan(loaded.set, facts.facts, settings, { rounds: options.rounds === true ? DEFAULT_REPLAN_OPTIONS.rounds : options.rounds, interval: options.interval ?? DEFAULT_REPLAN_OPTIONS.interval });
+      if (options.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      else process.stdout.write(renderReplan(result, { color: useColor(process.stdout), interval: options.interval ?? DEFAULT_REPLAN_OPTIONS.interval, cooldown: settings.cooldown }));
+      return result.outcome === "settled" ? 0 : 3;
+    }
     const plan = planRound(loaded.set, facts.facts, settings);
     if (options.json) process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
     else process.stdout.write(renderPlan(plan, { color: useColor(process.stdout) }));

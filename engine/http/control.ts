@@ -7,6 +7,19 @@
 import type { Diagnostic } from "../../grammar/diagnostics.js";
 import type { HostStateName, Plan, PlannedAction } from "../types.js";
 
+/** A VM going back and forth between hosts (SPEC 12), while its episode lasts. */
+export interface PingPongStatus {
+  readonly vm: string;
+  /** The hosts it went back and forth between, by name. */
+  readonly hosts: readonly string[];
+  /** The rule that moved it back last. */
+  readonly rule: string;
+  /** Returns in this episode. */
+  readonly returns: number;
+  /** ISO time of the last return. */
+  readonly last_at: string;
+}
+
 export interface PolicyInfo {
   readonly name: string;
   readonly file: string;
@@ -52,6 +65,8 @@ export interface EngineStatus {
   readonly paused: boolean;
   readonly dry_run: boolean;
   readonly reload_error: ReloadError | null;
+  /** VMs migrated back to a host they left within `pingpong_window`, while the episode lasts. */
+  readonly pingpong: readonly PingPongStatus[];
   /** The shadow set (SPEC 10), or null when none is configured (absent from engines without one). */
   readonly shadow?: ShadowStatus | null;
 }

@@ -31,6 +31,7 @@ export class EngineMetrics {
   private readonly reloads: Counter<"result">;
   private readonly reloadFailures: Counter;
   private readonly hostEvents: Counter<"event">;
+  private readonly pingpongs: Counter;
   private readonly shadowRounds: Counter;
   private readonly shadowDiffering: Counter;
   private readonly shadowPlanned: Counter<"kind">;
@@ -55,6 +56,7 @@ export class EngineMetrics {
     });
     this.reloads = new Counter({ name: "vmpolicy_reloads_total", help: "Policy reload attempts by result (ok, rejected).", labelNames: ["result"], registers });
     this.hostEvents = new Counter({ name: "vmpolicy_host_events_total", help: "Host transitions: down (no answer for down_after), up (answers again), fenced.", labelNames: ["event"], registers });
+    this.pingpongs = new Counter({ name: "vmpolicy_pingpong_total", help: "Migrations that took a VM back to a host it had left within pingpong_window (SPEC 12).", registers });
     this.shadowRounds = new Counter({ name: "vmpolicy_shadow_rounds_total", help: "Rounds the shadow set was planned and compared with the active set (never executed).", registers });
     this.shadowDiffering = new Counter({ name: "vmpolicy_shadow_differing_rounds_total", help: "Rounds whose shadow actions differ from the active set's.", registers });
     this.shadowPlanned = new Counter({ name: "vmpolicy_shadow_planned_actions_total", help: "Actions the shadow set planned, by kind (migrate, restart, alert); none executed.", labelNames: ["kind"], registers });
@@ -191,6 +193,11 @@ export class EngineMetrics {
   }
 
   /** On a host's transition (the engine's `host` event). */
+  /** A VM went back to a host it had left within the ping-pong window. */
+  pingPongSeen(): void {
+    this.pingpongs.inc();
+  }
+
   hostChanged(event: { host: string; state: string }): void {
     this.hostEvents.inc({ event: event.state });
   }
@@ -207,16 +214,18 @@ export class EngineMetrics {
 
 /**
  * Subscribes the metrics to the engine's events (`round`, `action`,
- * `reload`, `host`, `shadow`; see engine/run/engine.ts). Returns the unsubscribe function.
+ * `reload`, `host`, `pingpong`, `shadow`; see engine/run/engine.ts). Returns the unsubscribe function.
  */
 export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics): () => void {
   const onRound = (s: RoundSummary, p: Plan | null) => metrics.roundFinished(s, p);
   const onAction = (e: JournalEntry) => metrics.actionRecorded(e);
   const onReload = (r: ReloadResult) => metrics.reloadFinished(r);
   const onHost = (h: { host: string; state: string }) => metrics.hostChanged(h);
+  const onPingPong = () => metrics.pingPongSeen();
   const onShadow = (r: { plan: Plan; differing: boolean }) => metrics.shadowCompared(r.plan, r.differing);
   events.on("shadow", onShadow);
   events.on("round", onRound);
+  events.on("pingpong", onPingPong);
   events.on("host", onHost);
   events.on("action", onAction);
   events.on("reload", onReload);
@@ -225,6 +234,7 @@ export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics):
     events.off("action", onAction);
     events.off("reload", onReload);
     events.off("host", onHost);
+    events.off("pingpong", onPingPong);
     events.off("shadow", onShadow);
   };
 }

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_PINGPONG_WINDOW_S } from "./pingpong.js";
 import { paramType } from "../../grammar/compile.js";
 import { hasErrors } from "../../grammar/diagnostics.js";
 import { parsePolicy } from "../../grammar/parse.js";
@@ -71,6 +72,8 @@ export interface EngineConfig {
   readonly agent_timeout: number;
   /** Seconds one migration or restart may run before the engine checks the facts to settle it. */
   readonly action_timeout: number;
+  /** Seconds within which a VM migrated back to a host it left is ping-pong (SPEC 12); 0 turns the check off. */
+  readonly pingpong_window: number;
   /** The round recording (SPEC 10): folder (absolute) and size cap in bytes; null when off. */
   readonly record: RecordConfig | null;
   /** Policy files and folders of the shadow set (absolute); empty: no shadow. */
@@ -128,6 +131,7 @@ function defaults(baseDir: string): Draft {
     script_limits: { memoryBytes: 32 * 1024 * 1024, callMs: 50, roundMs: 500 },
     agent_timeout: 3,
     action_timeout: 600,
+    pingpong_window: DEFAULT_PINGPONG_WINDOW_S,
     // The folder is resolved beside the journal in `finish` (dir "" until then).
     record: { dir: "", max_bytes: DEFAULT_RECORD_BYTES },
     shadow: [],
@@ -236,6 +240,7 @@ const KEYS: Record<string, KeyHandler> = {
     PARAM_KEYS.set(out, keys);
   },
   dry_run: field(parseBoolean, (d, v) => (d.dry_run = v)),
+  pingpong_window: field((v) => parseDuration(v, { allowZero: true }), (d, v) => (d.pingpong_window = v)),
   cooldown: field((v) => parseDuration(v, { allowZero: true }), (d, v) => (d.cooldown = v)),
   max_per_host: field((v) => parseInteger(v, 1), (d, v) => (d.max_per_host = v)),
   max_per_round: field((v) => parseInteger(v, 1), (d, v) => (d.max_per_round = v)),

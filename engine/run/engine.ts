@@ -13,6 +13,8 @@
  *   migration/restart is issued (and an alert first appears), `end` with
  *   `outcome` completed | failed | lost.
  * - `reload` (result: ReloadResult) after every reload attempt.
+ * - `pingpong` (p: PingPong) when a VM is migrated back to a host it left
+ *   within `pingpong_window`.
  * - `host`   ({ host, state: "down" | "up" | "fenced" }) on transitions.
  * - `shadow` (ShadowRound: { plan, differing }) after the shadow set planned a round.
  * Counters: `roundsTotal`, `reloadFailures`.
@@ -33,6 +35,7 @@ import type { EngineControl, EngineStatus, JournalEntry, PolicyInfo, ReloadError
 import { HostTracker } from "./gather.js";
 import { formatDiagnostic, loadEngineSet, watchPolicies } from "./reload.js";
 import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from "./round.js";
+import { PingPongDetector, pingPongMessage, type PingPong } from "./pingpong.js";
 import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
@@ -112,6 +115,7 @@ export class Engine implements EngineControl {
   private starting: Promise<void> | null = null;
   private stopSignal!: Promise<void>;
   private signalStop!: () => void;
+  private readonly pingpong: PingPongDetector;
 
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
@@ -127,6 +131,34 @@ export class Engine implements EngineControl {
     });
     this.stopSignal = new Promise((r) => (this.signalStop = r));
     this.activePaths = this.config.policies;
+    this.pingpong = new PingPongDetector(this.config.pingpong_window * 1000);
+    if (this.config.pingpong_window > 0) {
+      this.events.on("action", (entry: JournalEntry) => {
+        if (entry.phase === "end" && entry.outcome === "completed" && entry.kind === "migrate" && entry.vm && entry.from && entry.to) {
+          const p = this.pingpong.migrated(entry.vm, entry.from, entry.to, entry.rule, Date.now());
+          if (p !== null) void this.notePingPong(p);
+        }
+      });
+    }
+  }
+
+  /**
+   * Counts every return (event `pingpong`), and alerts and journals the
+   * first of an episode: one line per episode, not one per bounce.
+   */
+  private async notePingPong(p: PingPong): Promise<void> {
+    this.events.emit("pingpong", p);
+    if (!p.new_episode) return;
+    const message = pingPongMessage(p);
+    this.log.warn({ vm: p.vm, host: p.host, from: p.from, rule: p.back_rule }, `alert (${p.back_rule}): ${message}`);
+    if (!this.journal) return;
+    const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", vm: p.vm, from: p.from, to: p.host, message, rule: p.back_rule };
+    try {
+      await this.journal.append(entry);
+      this.events.emit("action", entry);
+    } catch (err) {
+      this.log.error({ vm: p.vm }, `ping-pong of ${p.vm}: cannot write the journal: ${(err as Error).message}`);
+    }
   }
 
   /** The hosts the engine manages (the embedded cluster's once started). */
@@ -500,7 +532,16 @@ export class Engine implements EngineControl {
 
   status(): EngineStatus {
     const hosts = this.tracker ? hostStatuses(this.tracker, this.facts, this.plan, (h) => this.fencer.isFenced(h)) : [];
-    return { hosts, policies: this.policies, last_round: this.lastRound, paused: this.paused, dry_run: this.config.dry_run, reload_error: this.reloadError, shadow: this.shadow?.status() ?? null };
+    return {
+      hosts,
+      policies: this.policies,
+      last_round: this.lastRound,
+      paused: this.paused,
+      dry_run: this.config.dry_run,
+      reload_error: this.reloadError,
+      pingpong: this.pingpong.active(Date.now()),
+      shadow: this.shadow?.status() ?? null,
+    };
   }
 
   lastPlan(options?: { explain?: boolean; set?: "active" | "shadow" }): Plan | null {

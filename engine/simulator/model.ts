@@ -10,6 +10,7 @@ import { mulberry32, randomInt, type Rng } from "../rng.js";
 import type { Scenario } from "./scenario.js";
 import { coreUse, fairShares } from "../hosts/drivers/cpu-share.js";
 import { creditWork, initialBusy, pickSuccessor, traceAt, type BenchState } from "./workload.js";
+import { DEFAULT_PINGPONG_WINDOW_S, PingPongDetector } from "../run/pingpong.js";
 
 /** Core-percent-seconds spent per kind over a run, and what it achieved. */
 export interface Totals {
@@ -21,6 +22,8 @@ export interface Totals {
   capacity: number;
   runs: number;
   migrations: number;
+  /** Migrations that took a VM back to a host it left within the engine's default ping-pong window. */
+  pingpong: number;
   /** Trace VMs: CPU demanded and granted, percent-seconds (for `served_pct`). */
   traceDemand: number;
   traceGranted: number;
@@ -39,8 +42,9 @@ export class ClusterModel {
   readonly paused: Float64Array;
   /** Time each VM last finished a migration (for `recent`), -Infinity never. */
   readonly lastMoved: Float64Array;
+  private readonly pingpong = new PingPongDetector(DEFAULT_PINGPONG_WINDOW_S * 1000);
   readonly active: MigrationState[] = [];
-  readonly totals: Totals = { vm: 0, dom0: 0, engine: 0, idle: 0, capacity: 0, runs: 0, migrations: 0, traceDemand: 0, traceGranted: 0 };
+  readonly totals: Totals = { vm: 0, dom0: 0, engine: 0, idle: 0, capacity: 0, runs: 0, migrations: 0, pingpong: 0, traceDemand: 0, traceGranted: 0 };
   /** Engine CPU-seconds queued by rounds and not yet run. */
   enginePending = 0;
   /** Index of the engine's host, or -1 without an engine. */
@@ -158,6 +162,7 @@ export class ClusterModel {
 
     for (const m of advanceMigrations(this.active, hostCount, dt, mig)) {
       this.active.splice(this.active.indexOf(m), 1);
+      if (this.pingpong.migrated(String(m.vm), String(this.hostOf[m.vm]), String(m.to), "", (this.time + dt) * 1000)) this.totals.pingpong++;
       this.hostOf[m.vm] = m.to;
       this.paused[m.vm]! += mig.downtime;
       this.lastMoved[m.vm] = this.time + dt;

@@ -2,13 +2,13 @@
  * The human output of `vmpolicy simulate`: one block per `iterations` value
  * with static placement and each policy side by side, laid out like the
  * thesis's Tables 5.5–5.8 (runs ± sd, VM%, Dom0%, Idle%, engine%, migrations),
- * plus the change in runs against static.
+ * plus the change in runs against static and the ping-pong migrations among them.
  */
 import type { SweepRow } from "./sweep.js";
 
 /** Renders the rows as a fixed-width text table. */
 export function renderTable(rows: readonly SweepRow[]): string {
-  const header = ["iterations", "policy", "runs", "±sd", "vs static", "VM%", "Dom0%", "Idle%", "engine%", "migrations"];
+  const header = ["iterations", "policy", "runs", "±sd", "vs static", "VM%", "Dom0%", "Idle%", "engine%", "migrations", "ping-pong"];
   const lines: string[][] = [];
   const staticRuns = new Map<number, number>();
   for (const r of rows) if (r.policy === "static") staticRuns.set(r.iterations, r.runs);
@@ -27,6 +27,7 @@ export function renderTable(rows: readonly SweepRow[]): string {
       r.idle_pct.toFixed(2),
       r.engine_pct.toFixed(3),
       r.migrations.toFixed(1),
+      r.pingpong.toFixed(1),
     ]);
     last = r.iterations;
   }

@@ -24,6 +24,8 @@ export interface RunResult {
   readonly idle_pct: number;
   readonly engine_pct: number;
   readonly migrations: number;
+  /** Migrations back to a host the VM left within 30 minutes (SPEC 12's ping-pong, as the engine counts it). */
+  readonly pingpong: number;
   /** Percent of trace VMs' CPU demand that was served (100 without trace VMs). */
   readonly served_pct: number;
   /** Entries under `errors` in the run's plans (a failing script, say): those bindings planned nothing. */
@@ -60,6 +62,7 @@ function summarize(model: ClusterModel, planErrors: number): RunResult {
     idle_pct: pct(t.idle),
     engine_pct: pct(t.engine),
     migrations: t.migrations,
+    pingpong: t.pingpong,
     served_pct: t.traceDemand > 0 ? (100 * t.traceGranted) / t.traceDemand : 100,
     plan_errors: planErrors,
   };

@@ -40,6 +40,8 @@ export interface SweepRow {
   readonly engine_pct: number;
   readonly migrations: number;
   readonly migrations_sd: number;
+  /** Ping-pong migrations per run, on average (see `RunResult.pingpong`). */
+  readonly pingpong: number;
   readonly served_pct: number;
   /** Plan errors per run, on average: bindings that failed and planned nothing. */
   readonly plan_errors: number;
@@ -84,6 +86,7 @@ function reduce(iterations: number, policy: string, results: readonly RunResult[
     engine_pct: r3(mean("engine_pct")),
     migrations: r2(mean("migrations")),
     migrations_sd: r2(sd("migrations")),
+    pingpong: r2(mean("pingpong")),
     served_pct: r2(mean("served_pct")),
     plan_errors: r2(mean("plan_errors")),
     repeats: results.length,

@@ -104,6 +104,77 @@ describe("vmpolicy plan", () => {
   });
 });
 
+describe("vmpolicy plan --rounds (SPEC 12)", () => {
+  const pingpong = join(tmp, "pingpong.json");
+  writeFileSync(
+    pingpong,
+    JSON.stringify({
+      hosts: [
+        { name: "a", state: "up", cpus: 4, mem: 8192, vms: [{ name: "v1", cpu: 100, mem: 512 }, { name: "v2", cpu: 100, mem: 512 }] },
+        { name: "b", state: "up", cpus: 4, mem: 8192, vms: [{ name: "v3", cpu: 100, mem: 512 }] },
+      ],
+    }),
+  );
+
+  it("shows the rounds that moved and the cycle, and exits 3", () => {
+    const r = plan("--facts", pingpong, "--rounds");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(3);
+    expect(r.out).toBe(
+      [
+        "Static workload: every VM keeps its CPU; each plan is applied as if it completed, 10 s between rounds.",
+        "round 1 (0 s)",
+        "  migrate v1 a -> b  cslb.balance",
+        "round 2 (10 s)",
+        "  migrate v3 b -> a  cslb.balance",
+        "round 3 (20 s)",
+        "  migrate v2 a -> b  cslb.balance",
+        "round 8 (70 s)",
+        "  migrate v1 b -> a  cslb.balance",
+        "round 9 (80 s)",
+        "  migrate v3 a -> b  cslb.balance",
+        "round 10 (90 s)",
+        "  migrate v2 b -> a  cslb.balance",
+        "round 15 (140 s)",
+        "  migrate v1 a -> b  cslb.balance",
+        "round 16 (150 s)",
+        "  migrate v3 b -> a  cslb.balance",
+        "cycle: the placement comes back every 14 rounds (140 s); VMs v1, v2, v3 take part; 154.3 migrations an hour, for nothing",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("prints the JSON of SPEC 12", () => {
+    const r = plan("--facts", pingpong, "--rounds", "20", "--interval", "10s", "--json");
+    expect(r.code).toBe(3);
+    const out = JSON.parse(r.out);
+    expect(Object.keys(out)).toEqual(["rounds", "outcome", "cycle"]);
+    expect(out.outcome).toBe("cycle");
+    expect(out.cycle).toEqual({ period_rounds: 14, period_s: 140, vms: ["v1", "v2", "v3"], migrations_per_hour: (6 * 3600) / 140 });
+    expect(out.rounds[0]).toEqual({ round: 1, at_s: 0, moves: [{ kind: "migrate", vm: "v1", from: "a", to: "b", rule: "cslb.balance" }] });
+    expect(out.rounds[3]).toEqual({ round: 4, at_s: 30, moves: [] });
+  });
+
+  it("exits 0 when the policy settles, and 3 when the rounds run out first", () => {
+    const settled = plan("--facts", pingpong, "--rounds", "--policy", "policies/examples/cslb-stable.policy", "--json");
+    expect(settled.code).toBe(0);
+    expect(JSON.parse(settled.out)).toMatchObject({ outcome: "settled", settled_after: 0 });
+    const short = plan("--facts", pingpong, "--rounds", "5");
+    expect(short.code).toBe(3);
+    expect(short.out.trimEnd().split("\n").at(-1)).toBe("unsettled: VMs still moved in the last 70 s of 5 rounds");
+  });
+
+  it("refuses a bad --rounds or --interval, and --interval alone (exit 2)", () => {
+    expect(plan("--facts", pingpong, "--rounds", "0")).toMatchObject({ code: 2, err: 'vmpolicy plan: --rounds: expected a whole number from 1 to 100000, got "0"\n' });
+    expect(plan("--facts", pingpong, "--rounds", "3", "--interval", "soon")).toMatchObject({
+      code: 2,
+      err: 'vmpolicy plan: --interval: must be a duration such as 30s, 5m, 2h or a number of seconds (got "soon")\n',
+    });
+    expect(plan("--facts", pingpong, "--interval", "10s")).toMatchObject({ code: 2, err: "vmpolicy plan: --interval needs --rounds\n" });
+  });
+});
+
 describe("--param values", () => {
   const declared = [
     { policy: "p", name: "band", type: "number" as const },

@@ -18,7 +18,7 @@ function simulate(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const KEYS = ["iterations", "policy", "runs", "runs_sd", "vm_pct", "dom0_pct", "idle_pct", "engine_pct", "migrations", "migrations_sd", "served_pct", "plan_errors", "repeats"];
+const KEYS = ["iterations", "policy", "runs", "runs_sd", "vm_pct", "dom0_pct", "idle_pct", "engine_pct", "migrations", "migrations_sd", "pingpong", "served_pct", "plan_errors", "repeats"];
 
 describe("vmpolicy simulate", () => {
   it("prints one JSON row per (iterations, policy), static first, and is deterministic", () => {
@@ -41,7 +41,7 @@ describe("vmpolicy simulate", () => {
     const r = simulate("--iterations", "8", "--repeat", "2", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-steady.policy");
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±sd\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations$/);
+    expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±sd\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations\s+ping-pong$/);
     expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 1 : 0])).toEqual(["static", "cslb", "cslb_steady"]);
     expect(lines[3]).toMatch(/[+-]\d+\.\d%/);
   });

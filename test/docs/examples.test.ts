@@ -1,12 +1,14 @@
 /**
  * The examples the README and docs point a newcomer at must keep working:
  * the scenario file in docs/examples loads and simulates, and the README's
- * `my.policy` gives exactly the three errors the README prints.
+ * `my.policy` gives exactly the three errors the README prints, and
+ * docs/stability.md's `plan --rounds` session is what the CLI prints.
  */
 import { describe, expect, it } from "vitest";
 import { checkTexts, rows } from "../grammar/checker-helpers.js";
 import { loadScenarioFile } from "../../engine/simulator/scenario-load.js";
 import { simulateOnce } from "../../engine/simulator/runner.js";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 describe("the examples in the README and docs/", () => {
@@ -30,5 +32,14 @@ describe("the examples in the README and docs/", () => {
       ["T203", 11, 12, "unknown group `heavyy` in policy mine; did you mean `heavy`?"],
       ["T218", 14, 16, "`migrate` needs a vm, then a host: these are the other way round; did you mean `migrate vm to dst`?"],
     ]);
+  });
+
+  it("docs/stability.md shows what plan --rounds prints on docs/examples/pingpong.json, and its exit status", () => {
+    const doc = readFileSync("docs/stability.md", "utf8");
+    const session = /```console\n\$ vmpolicy plan --facts docs\/examples\/pingpong.json --rounds\n([\s\S]*?)\$ echo \$\?\n(\d+)\n```/.exec(doc);
+    expect(session).not.toBeNull();
+    const r = spawnSync(process.execPath, ["dist/bin/vmpolicy.js", "plan", "--facts", "docs/examples/pingpong.json", "--rounds"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.stdout).toBe(session![1]);
+    expect(String(r.status)).toBe(session![2]);
   });
 });

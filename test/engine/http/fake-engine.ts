@@ -63,6 +63,7 @@ export class FakeEngine implements EngineControl {
       paused: this.paused,
       dry_run: false,
       reload_error: null,
+      pingpong: [],
     };
   }
   lastPlan(options?: { explain?: boolean }): Plan | null {

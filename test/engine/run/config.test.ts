@@ -30,6 +30,7 @@ describe("config validation", () => {
     expect(c.max_per_round).toBe(16);
     expect(c.down_after).toBe(30);
     expect(c.smoothing).toBe(300);
+    expect(c.pingpong_window).toBe(1800);
     expect(c.fence).toBeNull();
     expect(c.hosts).toEqual([]);
     expect(c.token_file).toBeNull();
@@ -139,6 +140,14 @@ describe("config validation", () => {
   it("names the syntax error of a broken file", () => {
     expect(errorsOf('{"interval": 5,', "c.json")[0]).toMatch(/^c\.json: not valid JSON: /);
     expect(errorsOf("interval: [5", "c.yaml")[0]).toMatch(/^c\.yaml: not valid YAML: /);
+  });
+
+  it("pingpong_window is a duration, 0 allowed (off)", () => {
+    const on = parseConfig("pingpong_window: 5m", "c.yaml", dir);
+    expect(on.ok && on.config.pingpong_window).toBe(300);
+    const off = parseConfig("pingpong_window: 0", "c.yaml", dir);
+    expect(off.ok && off.config.pingpong_window).toBe(0);
+    expect(errorsOf("pingpong_window: soon")).toEqual(['config.yaml: pingpong_window: must be a duration such as 30s, 5m, 2h or a number of seconds (got "soon")']);
   });
 
   it("parses durations and sizes", () => {

@@ -118,6 +118,27 @@ describe("simulator migration cost", () => {
     expect(m.totals.dom0).toBeCloseTo(8 * 80, 9);
   });
 
+  it("counts a migration back to the host a VM left within 30 minutes as ping-pong", () => {
+    const base = thesisScenario();
+    const s: Scenario = {
+      ...base,
+      vms: [{ name: "a", host: "xen1", mem: 100, vcpus: 1 }],
+      workload: { ...base.workload, busy: 0 },
+      migration: { ...base.migration, bandwidth: 100, dirtyFactor: 1 },
+    };
+    const m = new ClusterModel(s, 1, false);
+    const move = (to: number) => {
+      expect(m.startMigration(0, to)).toBe(true);
+      while (m.hostOf[0] !== to) m.step();
+    };
+    move(1);
+    move(0); // back to xen1 a second later: ping-pong
+    expect([m.totals.migrations, m.totals.pingpong]).toEqual([2, 1]);
+    for (let i = 0; i < 1801; i++) m.step();
+    move(1); // back to xen2, but it left xen2 more than 30 minutes ago
+    expect([m.totals.migrations, m.totals.pingpong]).toEqual([3, 1]);
+  });
+
   it("two migrations on one host share its link", () => {
     const base = thesisScenario();
     const s: Scenario = {
