@@ -68,6 +68,12 @@ export class BigCluster implements EngineControl, DashboardSource {
   async reload(): Promise<never> {
     throw new Error("not in the bench");
   }
+  async promoteShadow(): Promise<never> {
+    throw new Error("not in the bench");
+  }
+  async dropShadow(): Promise<never> {
+    throw new Error("not in the bench");
+  }
   pause(): void {}
   resume(): void {}
   async runRound(): Promise<RoundSummary> {

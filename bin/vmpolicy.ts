@@ -25,6 +25,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: "simulate", summary: "simulate static placement and policies on the thesis testbed (or a scenario)", load: async () => (await import("./commands/simulate.js")).registerSimulate },
   { name: "run", summary: "run the engine: poll hosts, plan, migrate, serve the HTTP API", load: async () => (await import("./commands/run.js")).registerRun },
   { name: "lsp", summary: "run the language server over stdio, for editors", load: async () => (await import("./commands/lsp.js")).registerLsp },
+  { name: "replay", summary: "re-plan recorded rounds with another policy set and report the differences", load: async () => (await import("./commands/replay.js")).registerReplay },
   { name: "agent", summary: "run the host agent: report facts and carry out migrations", load: async () => (await import("./commands/agent.js")).registerAgent },
 ];
 

@@ -26,6 +26,8 @@ interface RunFlags {
   interval?: string;
   dryRun?: boolean;
   tokenFile?: string;
+  record?: string | false;
+  shadow?: string[];
   logJson?: boolean;
   quiet?: boolean;
 }
@@ -79,6 +81,8 @@ async function loadConfig(flags: RunFlags): Promise<EngineConfig> {
       ...(flags.interval !== undefined ? { interval: flags.interval } : {}),
       ...(flags.dryRun ? { dryRun: true } : {}),
       ...(flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {}),
+      ...(flags.record !== undefined ? { record: flags.record } : {}),
+      ...(flags.shadow !== undefined ? { shadow: flags.shadow } : {}),
     },
   });
   if (!r.ok) fail(2, r.errors);
@@ -166,6 +170,9 @@ export function registerRun(program: Command): void {
     .option("--interval <duration>", "time between rounds, e.g. 10s, 1m (default 10s)")
     .option("--dry-run", "plan and report, execute nothing")
     .option("--token-file <file>", "file holding the bearer token; required to listen beyond loopback")
+    .option("--record <dir>", "record every round to this folder for vmpolicy replay (default: on, beside the journal, 200 MiB)")
+    .option("--no-record", "do not record rounds")
+    .option("--shadow <path...>", "a shadow policy set: planned every round beside the active one, never executed (GET /plan?set=shadow)")
     .option("--log-json", "log pino JSON lines instead of one readable line per event")
     .option("--quiet", "log warnings and errors only")
     .addHelpText(

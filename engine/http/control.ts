@@ -5,7 +5,7 @@
  * and calls these methods; it never touches the loop's state directly.
  */
 import type { Diagnostic } from "../../grammar/diagnostics.js";
-import type { HostStateName, Plan } from "../types.js";
+import type { HostStateName, Plan, PlannedAction } from "../types.js";
 
 /** A VM going back and forth between hosts (SPEC 12), while its episode lasts. */
 export interface PingPongStatus {
@@ -71,6 +71,29 @@ export interface EngineStatus {
   readonly reload_error: ReloadError | null;
   /** VMs migrated back to a host they left within `pingpong_window`, while the episode lasts. */
   readonly pingpong: readonly PingPongStatus[];
+  /** The shadow set (SPEC 10), or null when none is configured (absent from engines without one). */
+  readonly shadow?: ShadowStatus | null;
+}
+
+/** The shadow set's part of `/status` (SPEC 10): planned every round beside the active set, never executed. */
+export interface ShadowStatus {
+  /** The files and folders it is loaded from. */
+  readonly paths: readonly string[];
+  /** Its policies as last loaded (empty until it loads). */
+  readonly policies: readonly PolicyInfo[];
+  /** sha256 of the loaded set's files, or null while none is loaded. */
+  readonly hash: string | null;
+  /** The last rejected reload while it stands (the previous shadow set keeps planning). */
+  readonly reload_error: ReloadError | null;
+  readonly rounds_compared: number;
+  /** Rounds whose shadow actions differ from the active ones (compared by what they do, not by rule). */
+  readonly rounds_differing: number;
+  readonly last_difference: {
+    readonly round: number;
+    readonly at: string;
+    readonly only_active: readonly PlannedAction[];
+    readonly only_shadow: readonly PlannedAction[];
+  } | null;
 }
 
 /** One journal line (JSON lines, fsynced), as `/decisions` returns it. */
@@ -79,7 +102,8 @@ export interface JournalEntry {
   readonly id: string;
   readonly phase: "start" | "end";
   readonly at: string;
-  readonly kind: "migrate" | "restart" | "alert";
+  /** `promote`: an operator made the shadow set the active one (SPEC 10). */
+  readonly kind: "migrate" | "restart" | "alert" | "promote";
   readonly vm?: string;
   readonly from?: string;
   readonly to?: string;
@@ -108,7 +132,8 @@ export class EngineRequestError extends Error {
 
 export interface EngineControl {
   status(): EngineStatus;
-  lastPlan(options?: { explain?: boolean }): Plan | null;
+  /** The last plan of the active set, or with `set: "shadow"` of the shadow set (null when there is none). */
+  lastPlan(options?: { explain?: boolean; set?: "active" | "shadow" }): Plan | null;
   /** Newest first. */
   decisions(limit: number): Promise<readonly JournalEntry[]>;
   /** Checks and swaps in the policy set; EngineRequestError(409) before the engine has started or once it is stopping. */
@@ -121,4 +146,8 @@ export interface EngineControl {
   setHostState(host: string, state: "maintenance" | "up"): void;
   /** An operator's confirmation that a down host is powered off. */
   confirmFenced(host: string): void;
+  /** Makes the shadow set the active one between rounds (journaled); EngineRequestError(409) when no shadow set is loaded. */
+  promoteShadow(): Promise<{ readonly policies: readonly PolicyInfo[] }>;
+  /** Drops the shadow set; EngineRequestError(404) when there is none. */
+  dropShadow(): Promise<void>;
 }

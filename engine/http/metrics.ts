@@ -32,6 +32,9 @@ export class EngineMetrics {
   private readonly reloadFailures: Counter;
   private readonly hostEvents: Counter<"event">;
   private readonly pingpongs: Counter;
+  private readonly shadowRounds: Counter;
+  private readonly shadowDiffering: Counter;
+  private readonly shadowPlanned: Counter<"kind">;
   private lastReloadAt = 0;
 
   constructor(options: EngineMetricsOptions = {}) {
@@ -54,6 +57,9 @@ export class EngineMetrics {
     this.reloads = new Counter({ name: "vmpolicy_reloads_total", help: "Policy reload attempts by result (ok, rejected).", labelNames: ["result"], registers });
     this.hostEvents = new Counter({ name: "vmpolicy_host_events_total", help: "Host transitions: down (no answer for down_after), up (answers again), fenced.", labelNames: ["event"], registers });
     this.pingpongs = new Counter({ name: "vmpolicy_pingpong_total", help: "Migrations that took a VM back to a host it had left within pingpong_window (SPEC 12).", registers });
+    this.shadowRounds = new Counter({ name: "vmpolicy_shadow_rounds_total", help: "Rounds the shadow set was planned and compared with the active set (never executed).", registers });
+    this.shadowDiffering = new Counter({ name: "vmpolicy_shadow_differing_rounds_total", help: "Rounds whose shadow actions differ from the active set's.", registers });
+    this.shadowPlanned = new Counter({ name: "vmpolicy_shadow_planned_actions_total", help: "Actions the shadow set planned, by kind (migrate, restart, alert); none executed.", labelNames: ["kind"], registers });
     this.reloadFailures = new Counter({ name: "vmpolicy_reload_failures_total", help: "Reloads rejected because the new policy set has errors (the old set kept running).", registers });
     const self = this;
     new Gauge({
@@ -69,6 +75,8 @@ export class EngineMetrics {
     });
     // Start every counter at zero, so a dashboard sees the series before the first event.
     this.reloadFailures.inc(0);
+    this.shadowRounds.inc(0);
+    this.shadowDiffering.inc(0);
     for (const r of ["ok", "rejected"]) this.reloads.inc({ result: r }, 0);
     for (const e of ["true", "false"]) this.rounds.inc({ executed: e }, 0);
     for (const e of ["down", "up", "fenced"]) this.hostEvents.inc({ event: e }, 0);
@@ -157,8 +165,16 @@ export class EngineMetrics {
     for (const a of plan?.actions ?? []) this.planned.inc({ kind: a.kind });
   }
 
+  /** After every round that planned the shadow set (the engine's `shadow` event). */
+  shadowCompared(plan: Plan, differing: boolean): void {
+    this.shadowRounds.inc();
+    if (differing) this.shadowDiffering.inc();
+    for (const a of plan.actions) this.shadowPlanned.inc({ kind: a.kind });
+  }
+
   /** For every journal line (the engine's `action` event). */
   actionRecorded(entry: JournalEntry): void {
+    if (entry.kind === "promote") return; // an operator's change of set, not an action on a VM
     if (entry.kind === "alert") this.actions.inc({ kind: "alert", outcome: "raised" });
     else if (entry.phase === "end") this.actions.inc({ kind: entry.kind, outcome: entry.outcome ?? "completed" });
     // A migration writes two start lines (before the request, then with the agent's id): count the first.
@@ -198,7 +214,7 @@ export class EngineMetrics {
 
 /**
  * Subscribes the metrics to the engine's events (`round`, `action`,
- * `reload`, `host`, `pingpong`; see engine/run/engine.ts). Returns the unsubscribe function.
+ * `reload`, `host`, `pingpong`, `shadow`; see engine/run/engine.ts). Returns the unsubscribe function.
  */
 export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics): () => void {
   const onRound = (s: RoundSummary, p: Plan | null) => metrics.roundFinished(s, p);
@@ -206,6 +222,8 @@ export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics):
   const onReload = (r: ReloadResult) => metrics.reloadFinished(r);
   const onHost = (h: { host: string; state: string }) => metrics.hostChanged(h);
   const onPingPong = () => metrics.pingPongSeen();
+  const onShadow = (r: { plan: Plan; differing: boolean }) => metrics.shadowCompared(r.plan, r.differing);
+  events.on("shadow", onShadow);
   events.on("round", onRound);
   events.on("pingpong", onPingPong);
   events.on("host", onHost);
@@ -217,5 +235,6 @@ export function wireEngineMetrics(events: EventEmitter, metrics: EngineMetrics):
     events.off("reload", onReload);
     events.off("host", onHost);
     events.off("pingpong", onPingPong);
+    events.off("shadow", onShadow);
   };
 }

@@ -28,9 +28,14 @@ export function registerEngineRoutes(app: FastifyInstance, engine: EngineControl
 
   app.get("/status", { schema: { querystring: noQuery } }, async () => engine.status());
 
-  app.get<{ Querystring: { explain?: string } }>("/plan", { schema: { querystring: planQuery } }, async (req, reply) => {
+  app.get<{ Querystring: { explain?: string; set?: "active" | "shadow" } }>("/plan", { schema: { querystring: planQuery } }, async (req, reply) => {
     const explain = req.query.explain === "1" || req.query.explain === "true";
-    const plan = engine.lastPlan({ explain });
+    const set = req.query.set ?? "active";
+    const plan = engine.lastPlan({ explain, set });
+    if (plan === null && set === "shadow") {
+      const why = engine.status().shadow ? "the shadow set has not planned a round yet (it plans after the active set, once it has loaded)" : "no shadow set (start with --shadow PATH or config shadow:)";
+      return reply.code(404).send(errorBody(why));
+    }
     if (plan === null) return reply.code(404).send(errorBody("no plan yet: the engine has not finished a round (POST /round runs one now)"));
     return plan;
   });
@@ -72,6 +77,13 @@ export function registerEngineRoutes(app: FastifyInstance, engine: EngineControl
   app.post<{ Params: { name: string } }>("/hosts/:name/fenced", { schema: { params: hostParams, querystring: noQuery }, preValidation: noBody }, async (req) => {
     engine.confirmFenced(req.params.name);
     return { host: req.params.name, fenced: true };
+  });
+
+  app.post("/shadow/promote", action, async () => engine.promoteShadow());
+
+  app.delete("/shadow", action, async () => {
+    await engine.dropShadow();
+    return { shadow: null };
   });
 
   app.get("/metrics", async (_req, reply) => {

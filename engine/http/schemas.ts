@@ -32,7 +32,7 @@ export const hostStateBody = {
 export const planQuery = {
   type: "object",
   additionalProperties: false,
-  properties: { explain: { type: "string", enum: ["1", "0", "true", "false"] } },
+  properties: { explain: { type: "string", enum: ["1", "0", "true", "false"] }, set: { type: "string", enum: ["active", "shadow"] } },
 } as const;
 
 export const decisionsQuery = {

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_PINGPONG_WINDOW_S } from "./pingpong.js";
 import { paramType } from "../../grammar/compile.js";
@@ -74,7 +74,20 @@ export interface EngineConfig {
   readonly action_timeout: number;
   /** Seconds within which a VM migrated back to a host it left is ping-pong (SPEC 12); 0 turns the check off. */
   readonly pingpong_window: number;
+  /** The round recording (SPEC 10): folder (absolute) and size cap in bytes; null when off. */
+  readonly record: RecordConfig | null;
+  /** Policy files and folders of the shadow set (absolute); empty: no shadow. */
+  readonly shadow: readonly string[];
 }
+
+/** Where and how much the engine records (config `record`). */
+export interface RecordConfig {
+  readonly dir: string;
+  readonly max_bytes: number;
+}
+
+/** The recording's default size cap: 200 MiB. */
+export const DEFAULT_RECORD_BYTES = 200 * 1024 * 1024;
 
 /** Flags of `vmpolicy run` that override the file (SPEC 5). */
 export interface ConfigFlags {
@@ -83,6 +96,9 @@ export interface ConfigFlags {
   readonly interval?: string;
   readonly dryRun?: boolean;
   readonly tokenFile?: string;
+  /** `--record DIR` (a folder) or `--no-record` (false). */
+  readonly record?: string | false;
+  readonly shadow?: readonly string[];
 }
 
 /** A validated config, or every problem as a printable line. */
@@ -116,6 +132,9 @@ function defaults(baseDir: string): Draft {
     agent_timeout: 3,
     action_timeout: 600,
     pingpong_window: DEFAULT_PINGPONG_WINDOW_S,
+    // The folder is resolved beside the journal in `finish` (dir "" until then).
+    record: { dir: "", max_bytes: DEFAULT_RECORD_BYTES },
+    shadow: [],
   };
 }
 
@@ -139,6 +158,22 @@ function field<T>(parse: (v: unknown) => Checked<T>, assign: (d: Draft, v: T) =>
   };
 }
 
+/** A non-empty list (or one string) of policy files or folders, resolved against the config's folder. */
+function policyPaths(value: unknown, baseDir: string, errors: ConfigError[], path: string): string[] {
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    errors.push({ path, message: `must be a non-empty list of policy files or folders (got ${describe(value)})` });
+    return [];
+  }
+  const out: string[] = [];
+  list.forEach((p, i) => {
+    const r = parseNonEmptyString(p);
+    if (r.ok) out.push(resolve(baseDir, r.value));
+    else errors.push({ path: `${path}[${i}]`, message: r.message });
+  });
+  return out;
+}
+
 const KEYS: Record<string, KeyHandler> = {
   listen: field(parseListen, (d, v) => (d.listen = v.text)),
   token_file: (value, draft, baseDir, errors, path) => {
@@ -148,18 +183,34 @@ const KEYS: Record<string, KeyHandler> = {
   },
   interval: field((v) => parseDuration(v, { min: 0.1 }), (d, v) => (d.interval = v)),
   policies: (value, draft, baseDir, errors, path) => {
-    const list = typeof value === "string" ? [value] : value;
-    if (!Array.isArray(list) || list.length === 0) {
-      errors.push({ path, message: `must be a non-empty list of policy files or folders (got ${describe(value)})` });
+    draft.policies = policyPaths(value, baseDir, errors, path);
+  },
+  shadow: (value, draft, baseDir, errors, path) => {
+    draft.shadow = policyPaths(value, baseDir, errors, path);
+  },
+  record: (value, draft, baseDir, errors, path) => {
+    if (value === false || value === null) {
+      draft.record = null;
       return;
     }
-    const out: string[] = [];
-    list.forEach((p, i) => {
-      const r = parseNonEmptyString(p);
-      if (r.ok) out.push(resolve(baseDir, r.value));
-      else errors.push({ path: `${path}[${i}]`, message: r.message });
-    });
-    draft.policies = out;
+    if (value === true) return;
+    if (!isPlainObject(value)) {
+      errors.push({ path, message: `must be false or a map with dir and max_bytes (got ${describe(value)})` });
+      return;
+    }
+    const out = { dir: "", max_bytes: DEFAULT_RECORD_BYTES };
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "dir") {
+        const r = parseNonEmptyString(v);
+        if (r.ok) out.dir = resolve(baseDir, r.value);
+        else errors.push({ path: `${path}.dir`, message: r.message });
+      } else if (k === "max_bytes") {
+        const r = parseSize(v);
+        if (r.ok) out.max_bytes = r.value;
+        else errors.push({ path: `${path}.max_bytes`, message: r.message });
+      } else errors.push({ path, message: unknownKey(k, ["dir", "max_bytes"]) });
+    }
+    draft.record = out;
   },
   params: (value, draft, _baseDir, errors, path) => {
     const out: string[] = [];
@@ -302,7 +353,13 @@ function finish(draft: Draft, baseDir: string): EngineConfig {
     draft.journal =
       draft.hosts.length > 0 ? resolve(baseDir, DEFAULT_JOURNAL_NAME) : join(tmpdir(), `vmpolicy-demo-${process.pid}-${Date.now()}.jsonl`);
   }
+  if (draft.record !== null && draft.record.dir === "") draft.record = { ...draft.record, dir: defaultRecordDir(draft.journal) };
   return draft;
+}
+
+/** The recording's default folder, beside the journal: `vmpolicy-journal.jsonl` → `vmpolicy-journal-recording/`. */
+export function defaultRecordDir(journal: string): string {
+  return join(dirname(journal), `${basename(journal, extname(journal))}-recording`);
 }
 
 /** Applies the `run` flags over a config; flag paths resolve against `cwd`. */
@@ -321,6 +378,12 @@ export function applyFlags(config: EngineConfig, flags: ConfigFlags, cwd: string
   }
   if (flags.policies !== undefined && flags.policies.length > 0) draft.policies = flags.policies.map((p) => resolve(cwd, p));
   if (flags.dryRun) draft.dry_run = true;
+  if (flags.record === false) draft.record = null;
+  else if (flags.record !== undefined) {
+    if (flags.record.trim() === "") errors.push("--record: must not be empty");
+    else draft.record = { dir: resolve(cwd, flags.record), max_bytes: config.record?.max_bytes ?? DEFAULT_RECORD_BYTES };
+  }
+  if (flags.shadow !== undefined && flags.shadow.length > 0) draft.shadow = flags.shadow.map((p) => resolve(cwd, p));
   if (flags.tokenFile !== undefined) {
     if (flags.tokenFile.trim() === "") errors.push("--token-file: must not be empty");
     else draft.token_file = resolve(cwd, flags.tokenFile);

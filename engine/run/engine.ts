@@ -16,6 +16,7 @@
  * - `pingpong` (p: PingPong) when a VM is migrated back to a host it left
  *   within `pingpong_window`.
  * - `host`   ({ host, state: "down" | "up" | "fenced" }) on transitions.
+ * - `shadow` (ShadowRound: { plan, differing }) after the shadow set planned a round.
  * Counters: `roundsTotal`, `reloadFailures`.
  *
  * Room `engine/run/`: the running engine, the only part that keeps time and
@@ -40,7 +41,10 @@ import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
 import { describeCluster } from "./cluster-view.js";
 import type { ClusterView } from "../http/dashboard/view.js";
-import type { Facts, Plan } from "../types.js";
+import { Recorder } from "./recorder.js";
+import { promotionEntry, Shadow } from "./shadow.js";
+import { roundRecord } from "../replay/recording.js";
+import type { Facts, Plan, PlanSettings } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
 export class EngineStartError extends Error {
@@ -85,6 +89,11 @@ export class Engine implements EngineControl {
   private readonly fencer: Fencer;
   private agents: AgentPort;
   private journal: Journal | null = null;
+  private recorder: Recorder | null = null;
+  private shadow: Shadow | null = null;
+  private closeShadowWatcher: (() => Promise<void>) | null = null;
+  /** The active set's files and folders: the config's, until a shadow set is promoted. */
+  private activePaths: readonly string[];
   private tracker: HostTracker | null = null;
   private runner: ActionRunner | null = null;
   private cluster: EmbeddedCluster | null = null;
@@ -123,6 +132,7 @@ export class Engine implements EngineControl {
       onFenced: (host) => this.events.emit("host", { host, state: "fenced" }),
     });
     this.stopSignal = new Promise((r) => (this.signalStop = r));
+    this.activePaths = this.config.policies;
     this.pingpong = new PingPongDetector(this.config.pingpong_window * 1000);
     if (this.config.pingpong_window > 0) {
       this.events.on("action", (entry: JournalEntry) => {
@@ -170,7 +180,7 @@ export class Engine implements EngineControl {
   }
 
   private async startOnce(): Promise<void> {
-    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.log);
     if (!loaded.ok) {
       for (const d of loaded.diagnostics) this.log.error(formatDiagnostic(d));
       throw new EngineStartError(`the policy set has errors; not starting`, loaded.diagnostics);
@@ -192,6 +202,13 @@ export class Engine implements EngineControl {
     for (const p of opened.state.problems) {
       if (p.truncatedTail) this.log.warn({ line: p.line }, `journal ${this.config.journal}:${p.line}: ${p.message}`);
       else this.log.error({ line: p.line }, `journal ${this.config.journal}:${p.line}: unreadable line skipped: ${p.message}`);
+    }
+
+    this.recorder = this.config.record && (await Recorder.openOrLog(this.config.record, this.log));
+    if (this.config.shadow.length > 0) {
+      // A shadow that does not load never stops the engine: it shows as the shadow's reload error.
+      this.shadow = new Shadow(this.config.shadow, () => loadEngineSet(this.config.shadow, this.config.params, this.config.script_limits, this.log), this.log);
+      await this.shadow.reload();
     }
 
     let hosts = this.config.hosts;
@@ -242,7 +259,8 @@ export class Engine implements EngineControl {
 
     if (this.options.watch !== false) {
       const onChange = () => void this.reload().catch((e: Error) => this.log.warn(`policy change not reloaded: ${e.message}`));
-      this.closeWatcher = await watchPolicies(this.config.policies, this.options.watchDebounceMs ?? 200, onChange, this.log);
+      this.closeWatcher = await watchPolicies(this.activePaths, this.options.watchDebounceMs ?? 200, onChange, this.log);
+      await this.watchShadow();
     }
     if (this.options.timer !== false) {
       this.scheduleTimer();
@@ -271,13 +289,16 @@ export class Engine implements EngineControl {
     await this.starting?.catch(() => undefined);
     if (this.timer) clearInterval(this.timer);
     await this.closeWatcher?.();
+    await this.closeShadowWatcher?.();
     this.runner?.stop();
     this.fencer.stop();
     await this.chain.catch(() => undefined);
     await this.reloadChain.catch(() => undefined);
     await this.journal?.close();
+    await this.recorder?.close();
     this.set?.dispose();
     this.set = null;
+    this.shadow?.dispose();
     await this.cluster?.close();
     this.log.info("engine stopped");
   }
@@ -308,13 +329,14 @@ export class Engine implements EngineControl {
     // Forget averages of VMs gone for long (deleted guests), so memory stays bounded.
     this.smoother.prune(Date.now(), Math.max(3600, this.config.smoothing * 10) * 1000);
     const raw = tracker.snapshot(runner.inFlight(), runner.recent(Date.now(), this.config.cooldown));
-    const outcome = planSnapshot(set, raw, {
+    const settings: Omit<PlanSettings, "explain"> = {
       cooldown: this.config.cooldown,
       max_per_host: this.config.max_per_host,
       max_per_round: this.config.max_per_round,
       requireFencing: true,
       fenced: this.fencer.fencedSet(),
-    });
+    };
+    const outcome = planSnapshot(set, raw, settings);
     if (!outcome.ok) {
       const errors = outcome.errors.map((e) => `${e.path}: ${e.message}`);
       this.log.error({ errors }, `round ${n}: the snapshot failed validation, nothing planned: ${errors.join("; ")}`);
@@ -323,6 +345,7 @@ export class Engine implements EngineControl {
     const { facts, plan } = outcome;
     this.facts = facts;
     this.plan = plan;
+    this.afterPlan(n, new Date(t0).toISOString(), set, facts, plan, settings);
     const execute = !this.paused && !this.config.dry_run;
     const planMs = Date.now() - t0;
     this.log.info({ round: n, actions: plan.actions.length, skipped: plan.skipped.length, errors: plan.errors.length, ms: planMs }, roundLine(n, facts, plan, planMs, execute ? "executed" : this.paused ? "paused" : "dry run"));
@@ -342,6 +365,17 @@ export class Engine implements EngineControl {
       executed: execute,
     };
     return this.finishRound(summary, plan);
+  }
+
+  /**
+   * What happens beside every planned round, before anything is executed:
+   * the shadow set plans the same facts (never executed, never journaled),
+   * and the round is recorded for `vmpolicy replay`.
+   */
+  private afterPlan(n: number, at: string, set: CompiledPolicySet, facts: Facts, plan: Plan, settings: Omit<PlanSettings, "explain">): void {
+    const shadowed = this.shadow?.planRound(facts, { ...settings, explain: true }, plan, n, at);
+    if (shadowed) this.events.emit("shadow", shadowed);
+    this.recorder?.record(roundRecord({ round: n, at, set, policies: this.policies, settings, interval: this.config.interval, facts, plan }));
   }
 
   private finishRound(summary: RoundSummary, plan: Plan | null): RoundSummary {
@@ -394,7 +428,7 @@ export class Engine implements EngineControl {
     // Before start() has loaded the first set there is nothing to replace (start loads the files itself).
     if (this.stopped) throw new EngineRequestError(409, "the engine is stopping; nothing to reload");
     if (!this.set) throw new EngineRequestError(409, "the engine is not started yet; it loads the policies as it starts");
-    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.log);
     let result: ReloadResult;
     if (!loaded.ok) {
       this.reloadFailures++;
@@ -421,7 +455,79 @@ export class Engine implements EngineControl {
       result = { ok: true, policies: this.policies };
     }
     this.events.emit("reload", result);
+    // POST /reload and SIGHUP reload the shadow set too (its watcher covers file changes).
+    await this.shadow?.reload();
     return result;
+  }
+
+  // ------------------------------------------------------------ shadow
+
+  /** Watches the shadow's files, reloading it on a change (like the active set's watcher). */
+  private async watchShadow(): Promise<void> {
+    const shadow = this.shadow;
+    if (shadow === null || this.options.watch === false) return;
+    const onChange = () => void shadow.reload().catch((e: Error) => this.log.warn(`shadow change not reloaded: ${e.message}`));
+    this.closeShadowWatcher = await watchPolicies(shadow.paths, this.options.watchDebounceMs ?? 200, onChange, this.log);
+  }
+
+  /**
+   * Makes the shadow set the active one, between rounds (queued behind a
+   * round in progress), and journals it. The active set's paths become the
+   * shadow's (hot reload follows them); the config file still names the
+   * old ones, so the log says to update it.
+   */
+  async promoteShadow(): Promise<{ readonly policies: readonly PolicyInfo[] }> {
+    if (this.stopped) throw new EngineRequestError(409, "the engine is stopping");
+    const swap = this.chain.then(async () => {
+      const shadow = this.shadow;
+      if (shadow === null) throw new EngineRequestError(409, "no shadow set to promote (start with --shadow PATH or config shadow:)");
+      if (!this.set) throw new EngineRequestError(409, "the engine is not started");
+      const taken = shadow.take();
+      if (taken === null) throw new EngineRequestError(409, "the shadow set has not loaded (see reload_error under shadow in /status); nothing to promote");
+      const entry = promotionEntry(this.policies, taken.policies, shadow.paths);
+      try {
+        await this.journal?.append(entry);
+      } catch (e) {
+        shadow.dispose();
+        this.shadow = null;
+        taken.set.dispose();
+        throw new Error(`cannot journal the promotion; nothing changed but the shadow set is dropped: ${(e as Error).message}`);
+      }
+      this.events.emit("action", entry);
+      const old = this.set;
+      this.set = taken.set;
+      this.policies = taken.policies;
+      this.reloadError = null;
+      this.activePaths = shadow.paths;
+      old.dispose();
+      shadow.dispose();
+      this.shadow = null;
+      this.log.warn({ policies: shadow.paths }, `${entry.message}; the config file still names the old policies: update it before the next restart`);
+    });
+    this.chain = swap.catch(() => undefined);
+    await swap;
+    // The active set is now read from the shadow's paths: watch those instead.
+    const closeShadow = this.closeShadowWatcher;
+    this.closeShadowWatcher = null;
+    await closeShadow?.();
+    if (this.closeWatcher !== null && !this.stopped) {
+      await this.closeWatcher();
+      const onChange = () => void this.reload().catch((e: Error) => this.log.warn(`policy change not reloaded: ${e.message}`));
+      this.closeWatcher = await watchPolicies(this.activePaths, this.options.watchDebounceMs ?? 200, onChange, this.log);
+    }
+    return { policies: this.policies };
+  }
+
+  /** Drops the shadow set (its plan, counters and watcher). */
+  async dropShadow(): Promise<void> {
+    const shadow = this.shadow;
+    if (shadow === null) throw new EngineRequestError(404, "no shadow set");
+    this.shadow = null;
+    shadow.dispose();
+    const close = this.closeShadowWatcher;
+    this.closeShadowWatcher = null;
+    await close?.();
+    this.log.info({ policies: shadow.paths }, `shadow set dropped (${shadow.paths.join(", ")})`);
   }
 
   // ------------------------------------------------------------ control
@@ -436,6 +542,7 @@ export class Engine implements EngineControl {
       dry_run: this.config.dry_run,
       reload_error: this.reloadError,
       pingpong: this.pingpong.active(Date.now()),
+      shadow: this.shadow?.status() ?? null,
     };
   }
 
@@ -452,9 +559,10 @@ export class Engine implements EngineControl {
     });
   }
 
-  lastPlan(options?: { explain?: boolean }): Plan | null {
-    if (!this.plan) return null;
-    return options?.explain ? this.plan : withoutExplain(this.plan);
+  lastPlan(options?: { explain?: boolean; set?: "active" | "shadow" }): Plan | null {
+    const plan = options?.set === "shadow" ? (this.shadow?.plan() ?? null) : this.plan;
+    if (!plan) return null;
+    return options?.explain ? plan : withoutExplain(plan);
   }
 
   async decisions(limit: number): Promise<readonly JournalEntry[]> {

@@ -33,7 +33,7 @@ export interface JournalState {
 const TAIL = 5000;
 
 const PHASES = new Set(["start", "end"]);
-const KINDS = new Set(["migrate", "restart", "alert"]);
+const KINDS = new Set(["migrate", "restart", "alert", "promote"]);
 
 function parseLine(text: string): JournalEntry | string {
   let v: unknown;
@@ -180,7 +180,8 @@ function summarize(entries: readonly JournalEntry[], problems: JournalProblem[],
   const ended = new Set<string>();
   const lastMoved = new Map<string, number>();
   for (const e of entries) {
-    if (e.kind === "alert") continue;
+    // Alerts and promotions are single lines with nothing to finish.
+    if (e.kind !== "migrate" && e.kind !== "restart") continue;
     if (e.phase === "start") {
       const prev = starts.get(e.id);
       starts.set(e.id, prev && prev.agent_id !== undefined && e.agent_id === undefined ? prev : { ...prev, ...e });

@@ -46,8 +46,19 @@ export class SandboxContext {
   private callEntry!: QuickJSHandle;
   private collectEntry!: QuickJSHandle;
   private parseEntry!: QuickJSHandle;
+  private patchEntry!: QuickJSHandle;
   /** Parsed, frozen object/list arguments keyed by their JSON: a host passed to many calls is parsed once. */
   private readonly argCache = new Map<string, QuickJSHandle>();
+  /**
+   * The latest version of each named object argument (a host or VM) this
+   * round: the planner passes the same host again and again with only its
+   * projected fields moved, so a later version is built from the last one by
+   * replacing the top-level fields that changed (`patch`), not by
+   * stringifying and parsing it whole (~2 µs instead of ~30 µs for a host
+   * with 20 VMs). Its handles are owned by `patched` or `argCache`.
+   */
+  private readonly byName = new Map<string, { readonly fields: Record<string, unknown>; readonly handle: QuickJSHandle }>();
+  private readonly patched: QuickJSHandle[] = [];
   private readonly functions = new Map<string, QuickJSHandle>();
   private readonly release: () => void;
   /** False between a context's disposal and its replacement's start (which may fail). */
@@ -106,6 +117,7 @@ export class SandboxContext {
       this.callEntry = ctx.getProp(api, "call");
       this.collectEntry = ctx.getProp(api, "collect");
       this.parseEntry = ctx.getProp(api, "parseArg");
+      this.patchEntry = ctx.getProp(api, "patch");
       api.dispose();
       this.contextAlive = true;
     } catch (error) {
@@ -126,6 +138,7 @@ export class SandboxContext {
     this.callEntry.dispose();
     this.collectEntry.dispose();
     this.parseEntry.dispose();
+    this.patchEntry.dispose();
     this.context.dispose();
   }
 
@@ -211,6 +224,9 @@ export class SandboxContext {
   clearArgCache(): void {
     for (const handle of this.argCache.values()) handle.dispose();
     this.argCache.clear();
+    for (const handle of this.patched) handle.dispose();
+    this.patched.length = 0;
+    this.byName.clear();
   }
 
   /** A handle for one argument; short-lived ones are pushed on `owned` for the caller to dispose. */
@@ -232,6 +248,12 @@ export class SandboxContext {
         return { ok: true, value: h };
       }
       default: {
+        const name = Array.isArray(arg) ? undefined : (arg as { name?: unknown }).name;
+        const named = typeof name === "string" ? (arg as Record<string, unknown>) : null;
+        if (named !== null) {
+          const patched = this.patchedHandle(name as string, named);
+          if (patched !== null) return { ok: true, value: patched };
+        }
         const json = JSON.stringify(arg);
         const cached = this.argCache.get(json);
         if (cached !== undefined) return { ok: true, value: cached };
@@ -239,10 +261,69 @@ export class SandboxContext {
         const parsed = ctx.callFunction(this.parseEntry, ctx.undefined, text);
         text.dispose();
         if (parsed.error) return { ok: false, error: this.consumeDump(parsed.error) };
-        if (this.argCache.size >= ARG_CACHE_MAX) this.clearArgCache();
+        if (this.argCache.size + this.patched.length >= ARG_CACHE_MAX) this.clearArgCache();
         this.argCache.set(json, parsed.value);
+        if (named !== null) this.byName.set(name as string, { fields: named, handle: parsed.value });
         return { ok: true, value: parsed.value };
       }
+    }
+  }
+
+  /**
+   * The handle of `arg` built from the last version of the object named
+   * `name` this round, or null when there is none or it differs in more than
+   * top-level scalar fields (then it crosses as JSON). The copy equals what
+   * parsing its JSON would give: same keys in the same order, non-finite
+   * numbers as null, -0 as 0.
+   */
+  private patchedHandle(name: string, arg: Record<string, unknown>): QuickJSHandle | null {
+    const prev = this.byName.get(name);
+    if (prev === undefined) return null;
+    const keys = Object.keys(arg);
+    const prevKeys = Object.keys(prev.fields);
+    if (keys.length !== prevKeys.length) return null;
+    const ctx = this.context;
+    const changed: QuickJSHandle[] = [];
+    const owned: QuickJSHandle[] = [];
+    const give = (h: QuickJSHandle) => (owned.push(h), h);
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (key !== prevKeys[i]) return null;
+        const value = arg[key];
+        const before = prev.fields[key];
+        if (value === before) continue;
+        if ((typeof value === "object" && value !== null) || (typeof before === "object" && before !== null)) {
+          if (sameJson(value, before)) continue;
+          return null;
+        }
+        let handle: QuickJSHandle;
+        if (value === null) handle = ctx.null;
+        else if (typeof value === "boolean") handle = value ? ctx.true : ctx.false;
+        else if (typeof value === "string") handle = give(ctx.newString(value));
+        else if (typeof value === "number") handle = Number.isFinite(value) ? give(ctx.newNumber(value === 0 ? 0 : value)) : ctx.null;
+        else return null; // undefined, functions, bigints: JSON decides (or refuses)
+        changed.push(give(ctx.newString(key)), handle);
+      }
+      if (changed.length === 0) {
+        this.byName.set(name, { fields: arg, handle: prev.handle });
+        return prev.handle;
+      }
+      const result = ctx.callFunction(this.patchEntry, ctx.undefined, prev.handle, ...changed);
+      if (result.error) {
+        result.error.dispose();
+        return null;
+      }
+      if (this.argCache.size + this.patched.length >= ARG_CACHE_MAX) {
+        // Starting over frees prev too: parse this one whole instead.
+        result.value.dispose();
+        return null;
+      }
+      this.patched.push(result.value);
+      this.byName.set(name, { fields: arg, handle: result.value });
+      return result.value;
+    } finally {
+      for (const h of owned) h.dispose();
     }
   }
 
@@ -298,4 +379,23 @@ export class SandboxContext {
       if (handle.alive) handle.dispose();
     }
   }
+}
+
+/** Whether two JSON-like values (plain objects, arrays, scalars) are equal as JSON. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || !sameJson((a as Record<string, unknown>)[ka[i]!], (b as Record<string, unknown>)[ka[i]!])) return false;
+  }
+  return true;
 }

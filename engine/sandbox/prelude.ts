@@ -22,7 +22,11 @@ export const LOG_LINE_MAX = 1000;
  *   host can hand the same parsed snapshot to several calls of a round
  *   without one call's changes reaching the next;
  * - `collect()` returns a JSON array `[name, arity]` of the functions that
- *   the scripts added to the global object since the prelude ran.
+ *   the scripts added to the global object since the prelude ran;
+ * - `patch(base, key, value, …)` returns a frozen copy of a parsed argument
+ *   with some top-level fields replaced (the host passes a host whose
+ *   projected load moved without parsing it again; nested values are
+ *   shared, already frozen).
  */
 export const PRELUDE_SOURCE = `(function (hostLog) {
   "use strict";
@@ -115,6 +119,12 @@ export const PRELUDE_SOURCE = `(function (hostLog) {
     }
     throw bad(describe(r));
   }
+  function patch(base, ...kv) {
+    const o = {};
+    for (const k in base) o[k] = base[k];
+    for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
+    return freeze(o);
+  }
   function collect() {
     const found = [];
     for (const name of keys(g)) {
@@ -124,5 +134,5 @@ export const PRELUDE_SOURCE = `(function (hostLog) {
     }
     return stringify(found);
   }
-  return { call, parseArg, collect };
+  return { call, parseArg, collect, patch };
 })`;

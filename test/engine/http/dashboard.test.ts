@@ -157,7 +157,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
 
     // A shadow set (SPEC 10) shows beside the active one when /status has it.
     const status = served.engine.status.bind(served.engine);
-    served.engine.status = () => ({ ...status(), shadow: { policies: [{ name: "cslb2", file: "/p/cslb2.policy", hash: "cd".repeat(32), loaded_at: new Date().toISOString() }], rounds_differing: 2 } }) as ReturnType<typeof status>;
+    served.engine.status = () => ({ ...status(), shadow: { paths: ["/p/cslb2.policy"], policies: [{ name: "cslb2", file: "/p/cslb2.policy", hash: "cd".repeat(32), loaded_at: new Date().toISOString() }], hash: "ef".repeat(32), reload_error: null, rounds_compared: 5, rounds_differing: 2, last_difference: null } });
 
     await page.click("#pause");
     await page.waitForSelector("#token-dialog[open]");

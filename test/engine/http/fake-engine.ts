@@ -108,4 +108,12 @@ export class FakeEngine implements EngineControl {
     if (h.state !== "down") throw new EngineRequestError(409, `host "${host}" is not down`);
     h.fenced = true;
   }
+  async promoteShadow(): Promise<{ policies: PolicyInfo[] }> {
+    this.calls.push("promoteShadow");
+    throw new EngineRequestError(409, "no shadow set to promote");
+  }
+  async dropShadow(): Promise<void> {
+    this.calls.push("dropShadow");
+    throw new EngineRequestError(404, "no shadow set");
+  }
 }

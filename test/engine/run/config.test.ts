@@ -309,3 +309,36 @@ describe("scenario duration and step", () => {
     expect(r.ok && [r.scenario.duration, r.scenario.step]).toEqual([2592000, 2592000]);
   });
 });
+
+describe("config record and shadow (SPEC 10)", () => {
+  it("records by default beside the journal, 200 MiB; record: false or --no-record turns it off", () => {
+    const r = parseConfig("journal: state/journal.jsonl\nhosts: [{ name: xen1, url: 'http://10.0.0.1:7071' }]", "config.yaml", dir);
+    expect(r.ok && r.config.record).toEqual({ dir: join(dir, "state", "journal-recording"), max_bytes: 200 * 1024 * 1024 });
+    expect(r.ok && r.config.shadow).toEqual([]);
+    const off = parseConfig("record: false", "config.yaml", dir);
+    expect(off.ok && off.config.record).toBeNull();
+    if (!r.ok) return;
+    expect(applyFlags(r.config, { record: false }).ok && (applyFlags(r.config, { record: false }) as { config: { record: unknown } }).config.record).toBeNull();
+  });
+
+  it("reads record.dir and record.max_bytes relative to the file, and shadow paths; --record and --shadow override them", () => {
+    const r = parseConfig("record: { dir: rec, max_bytes: 50MiB }\nshadow: [next, extra/try.policy]", "config.yaml", dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.record).toEqual({ dir: join(dir, "rec"), max_bytes: 50 * 1024 * 1024 });
+    expect(r.config.shadow).toEqual([join(dir, "next"), join(dir, "extra/try.policy")]);
+    const flagged = applyFlags(r.config, { record: "elsewhere", shadow: ["s1"] }, "/cwd");
+    expect(flagged.ok && flagged.config.record).toEqual({ dir: "/cwd/elsewhere", max_bytes: 50 * 1024 * 1024 });
+    expect(flagged.ok && flagged.config.shadow).toEqual(["/cwd/s1"]);
+  });
+
+  it("names every bad record or shadow key", () => {
+    expect(errorsOf("record: { dir: '', max_bytes: 10, keep: 3 }\nshadow: []")).toEqual([
+      "config.yaml: record.dir: must not be empty",
+      "config.yaml: record.max_bytes: must be at least 1MiB",
+      'config.yaml: record: unknown key "keep" (known keys: dir, max_bytes)',
+      "config.yaml: shadow: must be a non-empty list of policy files or folders (got a list)",
+    ]);
+    expect(errorsOf("record: yes")).toEqual(['config.yaml: record: must be false or a map with dir and max_bytes (got "yes")']);
+  });
+});

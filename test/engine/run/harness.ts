@@ -92,6 +92,8 @@ export function testConfig(hosts: readonly HostConfig[], overrides: Partial<Engi
     cooldown: 0,
     down_after: 0.6,
     agent_timeout: 0.3,
+    // Tests that record say where (a folder of their own).
+    record: null,
     ...overrides,
   };
 }

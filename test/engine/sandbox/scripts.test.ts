@@ -122,6 +122,32 @@ describe("PolicySandbox calls", () => {
     sb.dispose();
   });
 
+  it("passes a host again with moved fields as a fresh read-only copy, exactly as if parsed whole", () => {
+    const sb = sandboxOf(
+      [
+        "function show(h) { return [h.load, h.busy, h.group, h.vms.length, h.labels.rack, Object.isFrozen(h), Object.isFrozen(h.vms), Object.keys(h).join(','), Object.is(h.load, -0)]; }",
+        "function poke(h) { h.load = 1; return h.load; }",
+      ].join("\n"),
+    );
+    sb.beginRound();
+    const host = { name: "h1", load: 50, busy: false, group: "heavy", labels: { rack: "r1" }, vms: ["a", "b"] };
+    const keys = "name,load,busy,group,labels,vms";
+    expect(sb.call("show", [host])).toEqual({ ok: true, value: [50, false, "heavy", 2, "r1", true, true, keys, false] });
+    // Scalars moved: built from the last version; the script cannot tell it from a parsed one.
+    expect(sb.call("show", [{ ...host, load: 61.5, busy: true, group: null }])).toEqual({ ok: true, value: [61.5, true, null, 2, "r1", true, true, keys, false] });
+    expect(sb.call("poke", [{ ...host, load: 70 }])).toEqual({ ok: true, value: 70 });
+    expect(sb.call("show", [{ ...host, load: -0 }])).toEqual({ ok: true, value: [0, false, "heavy", 2, "r1", true, true, keys, false] });
+    expect(sb.call("show", [{ ...host, load: Number.NaN }])).toEqual({ ok: true, value: [null, false, "heavy", 2, "r1", true, true, keys, false] });
+    // A nested change (its VMs, its labels) or other keys cross whole.
+    expect(sb.call("show", [{ ...host, vms: ["a"] }])).toEqual({ ok: true, value: [50, false, "heavy", 1, "r1", true, true, keys, false] });
+    expect(sb.call("show", [{ ...host, labels: { rack: "r2" } }])).toEqual({ ok: true, value: [50, false, "heavy", 2, "r2", true, true, keys, false] });
+    expect(sb.call("show", [{ name: "h1", load: 5, vms: [], labels: {} }])).toEqual({ ok: true, value: [5, null, null, 0, null, true, true, "name,load,vms,labels", false] });
+    // A new round starts from nothing.
+    sb.beginRound();
+    expect(sb.call("show", [host])).toEqual({ ok: true, value: [50, false, "heavy", 2, "r1", true, true, keys, false] });
+    sb.dispose();
+  });
+
   it("picks a VM by name (the planner looks the string up)", () => {
     const sb = sandboxOf(
       "function pickVm(src, want) {\n  const fits = src.vms.filter((v) => v.cpu <= want).sort((a, b) => b.cpu - a.cpu || (a.name < b.name ? -1 : 1));\n  return fits.length ? fits[0].name : null;\n}",

@@ -144,7 +144,7 @@ export function renderDecisions(el, decisions, vmFilter, hostFilter, showAll, on
             { class: d.outcome && d.outcome !== "completed" ? "bad" : "" },
             h("td", null, clock(d.at)),
             h("td", null, d.phase),
-            h("td", null, h("span", { class: `kind ${d.kind}` }, d.kind), " ", d.vm ? h("strong", null, d.vm) : null, d.from ? ` ${d.from} → ${d.to}` : "", d.kind === "alert" && d.message ? ` ${d.message}` : ""),
+            h("td", null, h("span", { class: `kind ${d.kind}` }, d.kind), " ", d.vm ? h("strong", null, d.vm) : null, d.from ? ` ${d.from} → ${d.to}` : "", d.kind !== "migrate" && d.kind !== "restart" && d.message ? ` ${d.message}` : ""),
             h("td", null, d.outcome ?? (d.phase === "start" ? "started" : ""), d.error ? `: ${d.error}` : ""),
             h("td", { class: "rule" }, d.rule),
           ),
