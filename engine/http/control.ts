@@ -52,6 +52,13 @@ export interface EngineStatus {
   readonly paused: boolean;
   readonly dry_run: boolean;
   readonly reload_error: ReloadError | null;
+  /** VMs that two or more hosts report at once: left out of planning while it lasts (SPEC 5). */
+  readonly duplicate_vms?: readonly { readonly vm: string; readonly hosts: readonly string[] }[];
+  /**
+   * VMs the engine knows of that run on no host that answers: on a down
+   * host that is fenced (powered off) or lost in a restart (SPEC 5).
+   */
+  readonly vms_nowhere?: readonly { readonly vm: string; readonly host: string; readonly reason: string }[];
 }
 
 /** One journal line (JSON lines, fsynced), as `/decisions` returns it. */

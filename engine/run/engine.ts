@@ -280,7 +280,7 @@ export class Engine implements EngineControl {
       max_per_round: this.config.max_per_round,
       requireFencing: true,
       fenced: this.fencer.fencedSet(),
-    });
+    }, tracker.faults());
     if (!outcome.ok) {
       const errors = outcome.errors.map((e) => `${e.path}: ${e.message}`);
       this.log.error({ errors }, `round ${n}: the snapshot failed validation, nothing planned: ${errors.join("; ")}`);
@@ -394,7 +394,15 @@ export class Engine implements EngineControl {
 
   status(): EngineStatus {
     const hosts = this.tracker ? hostStatuses(this.tracker, this.facts, this.plan, (h) => this.fencer.isFenced(h)) : [];
-    return { hosts, policies: this.policies, last_round: this.lastRound, paused: this.paused, dry_run: this.config.dry_run, reload_error: this.reloadError };
+    return {
+      hosts,
+      policies: this.policies,
+      last_round: this.lastRound,
+      paused: this.paused,
+      dry_run: this.config.dry_run,
+      reload_error: this.reloadError,
+      duplicate_vms: this.tracker?.duplicateVms() ?? [],
+    };
   }
 
   lastPlan(options?: { explain?: boolean }): Plan | null {
