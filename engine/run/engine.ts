@@ -35,6 +35,7 @@ import { alertKey, hostStatuses, planSnapshot, roundLine, withoutExplain } from 
 import { CpuSmoother } from "./smoothing.js";
 import { Fencer } from "./fencing.js";
 import { Journal, newActionId } from "./journal.js";
+import { captureState, loadState, restoreState, StateFile, statePathFor } from "./state.js";
 import type { Facts, Plan } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
@@ -80,6 +81,8 @@ export class Engine implements EngineControl {
   private readonly fencer: Fencer;
   private agents: AgentPort;
   private journal: Journal | null = null;
+  /** Maintenance, fences, down hosts and their VMs, kept beside the journal (`state.ts`). */
+  private stateFile: StateFile | null = null;
   private tracker: HostTracker | null = null;
   private runner: ActionRunner | null = null;
   private cluster: EmbeddedCluster | null = null;
@@ -114,7 +117,10 @@ export class Engine implements EngineControl {
       timeoutMs: this.config.fence_timeout * 1000,
       log: this.log,
       ...(options.fenceRetryMs !== undefined ? { retryBaseMs: options.fenceRetryMs } : {}),
-      onFenced: (host) => this.events.emit("host", { host, state: "fenced" }),
+      onFenced: (host) => {
+        this.events.emit("host", { host, state: "fenced" });
+        this.persist();
+      },
     });
     this.stopSignal = new Promise((r) => (this.signalStop = r));
   }
@@ -180,11 +186,21 @@ export class Engine implements EngineControl {
         // Fencing exists to allow restarts: a host with no known VMs (never seen) is left alone.
         if ((this.tracker?.get(host)?.last?.vms.length ?? 0) > 0) this.fencer.hostDown(host);
         this.events.emit("host", { host, state: "down" });
+        this.persist();
       },
       onUp: (host) => {
         this.fencer.hostUp(host);
         this.events.emit("host", { host, state: "up" });
+        this.persist();
       },
+    });
+    this.stateFile = new StateFile(statePathFor(this.config.journal), (message) => this.log.error(message));
+    const kept = await loadState(this.stateFile.path);
+    if (kept.problem !== null) this.log.error(`state file: ${kept.problem}; starting without what it held`);
+    if (kept.state !== null) restoreState(kept.state, this.tracker, this.fencer, this.log);
+    // Whatever ends (a restart completing moves a VM in the tracker) is kept at once.
+    this.events.on("action", (e: JournalEntry) => {
+      if (e.phase === "end") this.persist();
     });
     this.runner = new ActionRunner({
       journal: this.journal,
@@ -199,6 +215,7 @@ export class Engine implements EngineControl {
     });
 
     await this.tracker.gather();
+    this.persist();
     if (opened.state.unfinished.length > 0) {
       this.log.warn(`journal: ${opened.state.unfinished.length} unfinished action(s); reconciling with the agents before the first round`);
       for (const e of opened.state.unfinished) await this.runner.resume(e);
@@ -241,6 +258,8 @@ export class Engine implements EngineControl {
     this.fencer.stop();
     await this.chain.catch(() => undefined);
     await this.reloadChain.catch(() => undefined);
+    this.persist();
+    await this.stateFile?.flush();
     await this.journal?.close();
     this.set?.dispose();
     this.set = null;
@@ -273,6 +292,7 @@ export class Engine implements EngineControl {
     await tracker.gather();
     // Forget averages of VMs gone for long (deleted guests), so memory stays bounded.
     this.smoother.prune(Date.now(), Math.max(3600, this.config.smoothing * 10) * 1000);
+    this.persist();
     const raw = tracker.snapshot(runner.inFlight(), runner.recent(Date.now(), this.config.cooldown));
     const outcome = planSnapshot(set, raw, {
       cooldown: this.config.cooldown,
@@ -295,6 +315,8 @@ export class Engine implements EngineControl {
     for (const e of plan.errors) this.log.error({ rule: e.rule }, `round ${n}: ${e.rule}: ${e.message}`);
     await this.noteAlerts(plan, execute);
     if (execute && plan.actions.some((a) => a.kind !== "alert")) {
+      // The fence and the down host's VMs are on disk before a restart is issued because of them.
+      if (plan.actions.some((a) => a.kind === "restart")) await this.stateFile?.flush();
       // Wait for the actions until just before the next tick; longer ones go on being tracked.
       const deadline = Math.max(0, this.config.interval * 1000 * 0.9 - (Date.now() - t0));
       await Promise.race([runner.execute(plan.actions), sleep(deadline), this.stopSignal]);
@@ -402,6 +424,7 @@ export class Engine implements EngineControl {
       dry_run: this.config.dry_run,
       reload_error: this.reloadError,
       duplicate_vms: this.tracker?.duplicateVms() ?? [],
+      vms_nowhere: this.tracker?.vmsNowhere((h) => this.fencer.isFenced(h)) ?? [],
     };
   }
 
@@ -433,6 +456,7 @@ export class Engine implements EngineControl {
   setHostState(host: string, state: "maintenance" | "up"): void {
     const r = this.record(host);
     r.operatorState = state === "maintenance" ? "maintenance" : null;
+    this.persist();
     this.log.warn({ host, state }, `operator set host ${host} to ${state}`);
   }
 
@@ -440,5 +464,11 @@ export class Engine implements EngineControl {
     const r = this.record(host);
     if (!r.down) throw new EngineRequestError(409, `host "${host}" is not down (it answered ${r.lastSeen === null ? "never" : new Date(r.lastSeen).toISOString()}); only a down host can be confirmed fenced`);
     this.fencer.confirm(host);
+    this.persist();
+  }
+
+  /** Keeps what a restart must not forget (`state.ts`); writes only when it changed. */
+  private persist(): void {
+    if (this.tracker && this.stateFile) void this.stateFile.save(captureState(this.tracker, this.fencer));
   }
 }

@@ -199,7 +199,8 @@ export class HostTracker {
   private updateDown(r: HostRecord, now: number): void {
     const since = r.lastSeen ?? this.startedAt;
     const silentFor = now - since;
-    const down = r.silent || r.lastSeen === null ? silentFor >= this.downAfterMs : false;
+    // A host remembered as down (the state file) stays down until it answers: it may not be fenced again.
+    const down = r.silent || r.lastSeen === null ? (r.down && r.lastSeen === null) || silentFor >= this.downAfterMs : false;
     if (down && !r.down) {
       r.down = true;
       this.log.error({ host: r.cfg.name, silent_s: Math.round(silentFor / 1000) }, `host ${r.cfg.name} is down: no answer for ${Math.round(silentFor / 1000)}s`);
@@ -224,6 +225,30 @@ export class HostTracker {
     if (src?.last && fact) src.last = { ...src.last, vms: src.last.vms.filter((v) => v.name !== vm) };
     if (!dst?.last || !fact || dst.last.vms.some((v) => v.name === vm)) return;
     dst.last = { ...dst.last, vms: [...dst.last.vms, fact].sort((a, b) => compareNames(a.name, b.name)) };
+  }
+
+  /**
+   * VMs the engine knows of that run on no host that answers: those of a
+   * fenced down host (powered off, waiting for a restart elsewhere) and
+   * those restarted away from a down host that no host reports (the
+   * restart was lost). Listed in `/status` so nothing runs nowhere unseen.
+   */
+  vmsNowhere(isFenced: (host: string) => boolean): { vm: string; host: string; reason: string }[] {
+    const reported = new Set(this.all().filter((r) => !r.down && r.last !== null).flatMap((r) => r.last!.vms.map((v) => v.name)));
+    const out: { vm: string; host: string; reason: string }[] = [];
+    for (const r of this.all()) {
+      if (!r.down) continue;
+      const host = r.cfg.name;
+      if (isFenced(host)) {
+        for (const v of r.last?.vms ?? []) {
+          if (!r.restartedAway.has(v.name) && !reported.has(v.name)) out.push({ vm: v.name, host, reason: `host ${host} is down and fenced: waiting to be restarted elsewhere` });
+        }
+      }
+      for (const vm of r.restartedAway) {
+        if (!reported.has(vm)) out.push({ vm, host, reason: `restarted away from ${host}, but no host reports it` });
+      }
+    }
+    return out.sort((a, b) => compareNames(a.vm, b.vm));
   }
 
   /** The state a host has in the snapshot and in /status. */
