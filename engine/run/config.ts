@@ -13,7 +13,7 @@ import { paramType } from "../../grammar/compile.js";
 import { hasErrors } from "../../grammar/diagnostics.js";
 import { parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "../policy/params.js";
-import { readPolicySources } from "../policy/files.js";
+import { DEFAULT_POLICY_SIZE_LIMITS, readPolicySources } from "../policy/files.js";
 import type { ScriptLimits } from "../types.js";
 import {
   type Checked,
@@ -71,6 +71,10 @@ export interface EngineConfig {
   readonly agent_timeout: number;
   /** Seconds one migration or restart may run before the engine checks the facts to settle it. */
   readonly action_timeout: number;
+  /** Most bytes of one policy file; a larger one is an error (SPEC 5, "Policy size"). */
+  readonly max_policy_bytes: number;
+  /** Most bytes of all policy files together. */
+  readonly max_policy_set_bytes: number;
 }
 
 /** Flags of `vmpolicy run` that override the file (SPEC 5). */
@@ -112,6 +116,8 @@ function defaults(baseDir: string): Draft {
     script_limits: { memoryBytes: 32 * 1024 * 1024, callMs: 50, roundMs: 500 },
     agent_timeout: 3,
     action_timeout: 600,
+    max_policy_bytes: DEFAULT_POLICY_SIZE_LIMITS.fileBytes,
+    max_policy_set_bytes: DEFAULT_POLICY_SIZE_LIMITS.setBytes,
   };
 }
 
@@ -238,6 +244,8 @@ const KEYS: Record<string, KeyHandler> = {
   script_round_ms: field((v) => parseInteger(v, 1), (d, v) => (d.script_limits = { ...d.script_limits, roundMs: v })),
   agent_timeout: field((v) => parseDuration(v), (d, v) => (d.agent_timeout = v)),
   action_timeout: field((v) => parseDuration(v), (d, v) => (d.action_timeout = v)),
+  max_policy_bytes: field((v) => parseSize(v, { min: 1024, minText: "1KiB" }), (d, v) => (d.max_policy_bytes = v)),
+  max_policy_set_bytes: field((v) => parseSize(v, { min: 1024, minText: "1KiB" }), (d, v) => (d.max_policy_set_bytes = v)),
 };
 
 /** Every key the file may carry, for docs and suggestions. */

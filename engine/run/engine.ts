@@ -142,7 +142,7 @@ export class Engine implements EngineControl {
   }
 
   private async startOnce(): Promise<void> {
-    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.sizeLimits(), this.log);
     if (!loaded.ok) {
       for (const d of loaded.diagnostics) this.log.error(formatDiagnostic(d));
       throw new EngineStartError(`the policy set has errors; not starting`, loaded.diagnostics);
@@ -382,7 +382,7 @@ export class Engine implements EngineControl {
     // Before start() has loaded the first set there is nothing to replace (start loads the files itself).
     if (this.stopped) throw new EngineRequestError(409, "the engine is stopping; nothing to reload");
     if (!this.set) throw new EngineRequestError(409, "the engine is not started yet; it loads the policies as it starts");
-    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.config.policies, this.config.params, this.config.script_limits, this.sizeLimits(), this.log);
     let result: ReloadResult;
     if (!loaded.ok) {
       this.reloadFailures++;
@@ -410,6 +410,10 @@ export class Engine implements EngineControl {
     }
     this.events.emit("reload", result);
     return result;
+  }
+
+  private sizeLimits() {
+    return { fileBytes: this.config.max_policy_bytes, setBytes: this.config.max_policy_set_bytes };
   }
 
   // ------------------------------------------------------------ control
