@@ -14,7 +14,7 @@ import {
 } from "quickjs-emscripten";
 import { PRELUDE_SOURCE } from "./prelude.js";
 import { blockFileName } from "./errors.js";
-import { reserveMemory } from "./module.js";
+import { reserveMemory, setCallDeadline } from "./module.js";
 
 /**
  * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply
@@ -179,6 +179,7 @@ export class SandboxContext {
     const handles: QuickJSHandle[] = [fn];
     const owned: QuickJSHandle[] = [];
     this.deadline = deadline;
+    setCallDeadline(deadline);
     try {
       for (const arg of args) {
         const handle = this.argHandle(arg, owned);
@@ -203,6 +204,7 @@ export class SandboxContext {
       }
     } finally {
       this.deadline = Number.POSITIVE_INFINITY;
+      setCallDeadline(Number.POSITIVE_INFINITY);
       for (const handle of owned) handle.dispose();
     }
   }
