@@ -39,7 +39,8 @@ describe("limits", () => {
   });
 
   it("stops a memory bomb at the memory limit and recovers with a fresh context", () => {
-    const sb = sandboxOf(SCRIPTS);
+    // A long call limit, so memory (not the time check in \`fill\`) is what stops it.
+    const sb = sandboxOf(SCRIPTS, { memoryBytes: 32 * 1024 * 1024, callMs: 5000, roundMs: 60000 });
     sb.beginRound();
     expect(sb.call("bomb", [])).toEqual({ ok: false, message: "script bomb: memory limit of 32 MiB exceeded" });
     // The runtime was rebuilt: the globals the bomb filled are gone and calls work.
@@ -114,6 +115,17 @@ describe("limits", () => {
       // The policy's other calls this round still run: the bomb used to spend the whole 500 ms round budget.
       for (let i = 0; i < 5; i++) expect(sb.call("ok", [i])).toEqual({ ok: true, value: i + 1 });
     }
+    sb.dispose();
+  });
+
+  it("a loop of big native calls that frees what it allocates stops at its call limit, not after a minute", () => {
+    // QuickJS never checks for interrupts inside \`fill\`; this ran 47 s past its 50 ms limit.
+    const sb = sandboxOf("function churn() { while (true) new Array(1e6).fill(1); }\nfunction ok() { return 1; }");
+    sb.beginRound();
+    const started = performance.now();
+    expect(sb.call("churn", [])).toEqual({ ok: false, message: "script churn: time limit of 50 ms exceeded" });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(sb.call("ok", [])).toEqual({ ok: true, value: 1 });
     sb.dispose();
   });
 
