@@ -11,7 +11,7 @@ import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/di
 import { parsePolicy } from "../../grammar/parse.js";
 import { renderDiagnostics, renderDiagnosticsJson } from "../../grammar/render-diagnostics.js";
 import type { ScriptAnalyzer } from "../../grammar/types.js";
-import { readPolicySources } from "../../engine/policy/files.js";
+import { readPolicySources, unusableDiagnostic } from "../../engine/policy/files.js";
 
 interface CheckOptions {
   json?: boolean;
@@ -57,12 +57,14 @@ async function analyzerFor(files: readonly PolicyFile[]): Promise<ScriptAnalyzer
 export async function runCheck(paths: readonly string[], options: CheckOptions): Promise<number> {
   const defaulted = paths.length === 0;
   const read = await readPolicySources(defaulted ? ["policies"] : paths, { defaulted });
-  for (const u of read.unreadable) process.stderr.write(`vmpolicy check: cannot read ${u.path}: ${u.message}\n`);
+  // A file over max_policy_bytes is an error in the set (exit 1); a path that cannot be read is exit 2.
+  const unreadable = read.unreadable.filter((u) => !u.tooLarge);
+  for (const u of unreadable) process.stderr.write(`vmpolicy check: cannot read ${u.path}: ${u.message}\n`);
   if (read.sources.length === 0 && read.unreadable.length === 0) {
     process.stderr.write(`vmpolicy check: no .policy files in ${paths.join(", ")}\n`);
     return 2;
   }
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = read.unreadable.filter((u) => u.tooLarge).map(unusableDiagnostic);
   const files: PolicyFile[] = [];
   for (const source of read.sources) {
     const parsed = parsePolicy(source.text, source.file);
@@ -74,11 +76,12 @@ export async function runCheck(paths: readonly string[], options: CheckOptions):
   diagnostics.push(...checked.diagnostics);
   diagnostics.sort(compareDiagnostics);
 
-  if (options.json) process.stdout.write(renderDiagnosticsJson(diagnostics));
+  // In JSON every problem is in the array, the unreadable paths too (they are on stderr as well).
+  if (options.json) process.stdout.write(renderDiagnosticsJson([...unreadable.map(unusableDiagnostic), ...diagnostics]));
   else {
     const texts = new Map(read.sources.map((s) => [s.file, s.text]));
     process.stdout.write(renderDiagnostics(diagnostics, texts, { color: useColor(process.stdout) }));
   }
-  if (read.unreadable.length > 0) return 2;
+  if (unreadable.length > 0) return 2;
   return hasErrors(diagnostics) ? 1 : 0;
 }

@@ -73,6 +73,13 @@ export interface EngineStatus {
   readonly pingpong: readonly PingPongStatus[];
   /** The shadow set (SPEC 10), or null when none is configured (absent from engines without one). */
   readonly shadow?: ShadowStatus | null;
+  /** VMs that two or more hosts report at once: left out of planning while it lasts (SPEC 5). */
+  readonly duplicate_vms?: readonly { readonly vm: string; readonly hosts: readonly string[] }[];
+  /**
+   * VMs the engine knows of that run on no host that answers: on a down
+   * host that is fenced (powered off) or lost in a restart (SPEC 5).
+   */
+  readonly vms_nowhere?: readonly { readonly vm: string; readonly host: string; readonly reason: string }[];
 }
 
 /** The shadow set's part of `/status` (SPEC 10): planned every round beside the active set, never executed. */

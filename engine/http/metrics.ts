@@ -131,6 +131,14 @@ export class EngineMetrics {
       },
     });
     new Gauge({
+      name: "vmpolicy_duplicate_vms",
+      help: "VMs reported by two or more hosts at once in the last round: left out of planning while it lasts.",
+      registers,
+      collect() {
+        this.set(self.status()?.duplicate_vms?.length ?? 0);
+      },
+    });
+    new Gauge({
       name: "vmpolicy_policies",
       help: "Policy files in the running set.",
       registers,

@@ -27,6 +27,33 @@ const VM_SLOTS = 1 << 24;
 
 const NUMBER = "must be a finite number ≥ 0";
 const POSITIVE_INT = "must be a positive integer";
+
+/**
+ * The largest value a real host can report (SPEC 1, "implausibly large
+ * numbers"): a finite but huge number (`cpu: 1e308`) would make `load`
+ * Infinity and CSLB silently plan nothing. The bounds lie far above any
+ * machine sold today (Linux's NR_CPUS tops out at 8192; the largest
+ * servers hold tens of TiB) and far below where sums over 200 000 VMs
+ * lose precision. Documented in docs/planner.md.
+ */
+export const FACT_BOUNDS = {
+  /** Logical CPUs of one host. */
+  cpus: 16_384,
+  /** Percent of one logical CPU (`vm.cpu`, `cpu_avg`): every CPU of the largest host busy. */
+  cpu: 16_384 * 100,
+  /** MiB (`host.mem`, `vm.mem`): 1 PiB. */
+  mem: 1024 ** 3,
+  /** `recent[].seconds_ago`: about 31 years. */
+  seconds_ago: 1_000_000_000,
+} as const;
+
+/** What an out-of-range value is told, per bounded field. */
+const TOO_LARGE = {
+  cpus: `must be at most ${FACT_BOUNDS.cpus} (logical CPUs)`,
+  cpu: `must be at most ${FACT_BOUNDS.cpu} (percent of one CPU: ${FACT_BOUNDS.cpus} CPUs fully busy)`,
+  mem: `must be at most ${FACT_BOUNDS.mem} (MiB, that is 1 PiB)`,
+  seconds_ago: `must be at most ${FACT_BOUNDS.seconds_ago} (seconds, about 31 years)`,
+} as const;
 const NAME = "must be a non-empty string";
 
 /**
@@ -152,10 +179,11 @@ class Validator {
     const cpus = input.cpus;
     if (cpus === undefined) this.fail(`${path}.cpus`, `is missing: ${POSITIVE_INT}`);
     else if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus <= 0) this.fail(`${path}.cpus`, POSITIVE_INT);
-    const mem = this.number(input, "mem", path, true);
+    else if (cpus > FACT_BOUNDS.cpus) this.fail(`${path}.cpus`, TOO_LARGE.cpus);
+    const mem = this.number(input, "mem", path, true, "mem");
     const labels = this.labels(input.labels, `${path}.labels`);
-    const otherCpu = this.number(input, "other_cpu", path, false);
-    const memAvail = this.number(input, "mem_avail", path, false);
+    const otherCpu = this.number(input, "other_cpu", path, false, "cpu");
+    const memAvail = this.number(input, "mem_avail", path, false, "mem");
     const measured = this.measured(input.measured, `${path}.measured`);
     let vms: VmFact[] = [];
     if (input.vms === undefined) this.fail(`${path}.vms`, "is missing: must be a list of VMs (write [] for none)");
@@ -207,8 +235,11 @@ class Validator {
       let ok = true;
       if (typeof name !== "string" || name.length === 0) ok = this.bad(vm, "name", `${path}[${i}]`, NAME);
       if (!isNumber(cpu)) ok = this.bad(vm, "cpu", `${path}[${i}]`, NUMBER);
+      else if (cpu > FACT_BOUNDS.cpu) ok = this.bad(vm, "cpu", `${path}[${i}]`, TOO_LARGE.cpu);
       if (!isNumber(mem)) ok = this.bad(vm, "mem", `${path}[${i}]`, NUMBER);
+      else if (mem > FACT_BOUNDS.mem) ok = this.bad(vm, "mem", `${path}[${i}]`, TOO_LARGE.mem);
       if (cpuAvg !== undefined && !isNumber(cpuAvg)) ok = this.bad(vm, "cpu_avg", `${path}[${i}]`, NUMBER);
+      else if (cpuAvg !== undefined && cpuAvg > FACT_BOUNDS.cpu) ok = this.bad(vm, "cpu_avg", `${path}[${i}]`, TOO_LARGE.cpu);
       if (pinned !== undefined && typeof pinned !== "boolean") ok = this.bad(vm, "pinned", `${path}[${i}]`, "must be true or false");
       const labels = vm.labels === undefined ? EMPTY_LABELS : this.labels(vm.labels, `${path}[${i}].labels`);
       if (ok) {
@@ -239,8 +270,8 @@ class Validator {
     return null;
   }
 
-  /** A finite number ≥ 0; null when absent (an error too when `required`) or invalid. */
-  private number(obj: Obj, key: string, path: string, required: boolean): number | null {
+  /** A finite number ≥ 0 within `bound`'s range; null when absent (an error too when `required`) or invalid. */
+  private number(obj: Obj, key: string, path: string, required: boolean, bound: keyof typeof TOO_LARGE): number | null {
     const x = obj[key];
     if (x === undefined) {
       if (required) this.fail(`${path}.${key}`, `is missing: ${NUMBER}`);
@@ -248,6 +279,10 @@ class Validator {
     }
     if (!isNumber(x)) {
       this.fail(`${path}.${key}`, NUMBER);
+      return null;
+    }
+    if (x > FACT_BOUNDS[bound]) {
+      this.fail(`${path}.${key}`, TOO_LARGE[bound]);
       return null;
     }
     return x;
@@ -381,7 +416,7 @@ class Validator {
       if (!isObject(r)) return this.fail(p, "must be an object { vm, seconds_ago }");
       this.unknownKeys(r, p, RECENT_KEYS);
       const vm = this.name(r, "vm", p);
-      const ago = this.number(r, "seconds_ago", p, true);
+      const ago = this.number(r, "seconds_ago", p, true, "seconds_ago");
       if (vm !== null) {
         if (namesKnown && !vmWhere.has(vm)) this.fail(`${p}.vm`, `unknown VM ${JSON.stringify(vm)}`);
         const prev = seen.get(vm);

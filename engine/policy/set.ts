@@ -14,7 +14,7 @@ import { checkPolicySet } from "../../grammar/checker.js";
 import { compilePolicySet, paramType } from "../../grammar/compile.js";
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/diagnostics.js";
-import { parsePolicy } from "../../grammar/parse.js";
+import { type ParseResult, parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "./params.js";
 import type { CoverageRecorder } from "../../grammar/coverage.js";
 import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
@@ -22,6 +22,8 @@ import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
 export interface PolicySource {
   readonly file: string;
   readonly text: string;
+  /** The file already parsed (off the event loop, `off-loop.ts`); parsed here when absent. */
+  readonly parsed?: ParseResult;
 }
 
 export interface LoadOptions {
@@ -51,20 +53,31 @@ export interface LoadResult {
   readonly policies: LoadedPolicyInfo[];
 }
 
-/** Parses, checks, applies params and compiles `sources` as one set. */
-export async function loadPolicySet(sources: readonly PolicySource[], options: LoadOptions = {}): Promise<LoadResult> {
+/**
+ * Parses (unless parsed already) and checks `sources` as one set, the
+ * script blocks analysed in the sandbox: everything short of params and
+ * compiling. The engine's reload runs this in a worker thread first, so a
+ * set with errors never costs its event loop anything.
+ */
+export async function checkSources(sources: readonly PolicySource[], scriptLimits: ScriptLimits = DEFAULT_SCRIPT_LIMITS) {
   const diagnostics: Diagnostic[] = [];
   const files: PolicyFile[] = [];
   for (const source of sources) {
-    const parsed = parsePolicy(source.text, source.file);
+    const parsed = source.parsed ?? parsePolicy(source.text, source.file);
     diagnostics.push(...parsed.diagnostics);
     if (parsed.ast !== null) files.push(parsed.ast);
   }
-  const limits = options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS;
   const sandbox = await sandboxIfScripts(files);
-  const analyzer = sandbox === null ? null : sandbox.scriptAnalyzer(limits);
+  const analyzer = sandbox === null ? null : sandbox.scriptAnalyzer(scriptLimits);
   const checked = checkPolicySet(files, analyzer === null ? {} : { scripts: analyzer });
   diagnostics.push(...checked.diagnostics);
+  return { files, checked, diagnostics, sandbox };
+}
+
+/** Parses, checks, applies params and compiles `sources` as one set. */
+export async function loadPolicySet(sources: readonly PolicySource[], options: LoadOptions = {}): Promise<LoadResult> {
+  const limits = options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS;
+  const { checked, diagnostics, sandbox } = await checkSources(sources, limits);
   const hashes = new Map(sources.map((s) => [s.file, sha256(s.text)]));
   const policies: LoadedPolicyInfo[] = checked.policies.map((p) => ({ name: p.name, file: p.file, hash: hashes.get(p.file) ?? "" }));
   const done = (set: CompiledPolicySet | null): LoadResult => ({ set, diagnostics: dedupe(diagnostics).sort(compareDiagnostics), policies });

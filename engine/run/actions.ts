@@ -126,6 +126,7 @@ export class ActionRunner {
   /** The executor's own guard, independent of the planner. */
   private refusal(a: Extract<PlannedAction, { kind: "migrate" | "restart" }>): string | null {
     if ([...this.flights.values()].some((f) => f.vm === a.vm)) return "an action on this VM is already in flight";
+    if (this.d.hosts.isDuplicate(a.vm)) return "two hosts report it: no copy is moved or restarted until one stops";
     const from = this.d.hosts.get(a.from);
     const to = this.d.hosts.get(a.to);
     if (!from) return `unknown host ${a.from}`;

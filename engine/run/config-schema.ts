@@ -70,8 +70,8 @@ function formatLimit(s: number): string {
 
 const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
 
-/** Memory sizes: `32MiB`, `64m`, `1GiB`, or a number of bytes. */
-export function parseSize(value: unknown): Checked<number> {
+/** Memory sizes: `32MiB`, `64m`, `1GiB`, or a number of bytes; at least `min` (`minText` says it as written). */
+export function parseSize(value: unknown, { min = 1024 * 1024, minText = "1MiB" } = {}): Checked<number> {
   let bytes: number;
   if (typeof value === "number") {
     bytes = value;
@@ -83,7 +83,7 @@ export function parseSize(value: unknown): Checked<number> {
   } else {
     return bad(`must be a size such as 32MiB or a number of bytes (got ${describe(value)})`);
   }
-  if (!Number.isFinite(bytes) || bytes < 1024 * 1024) return bad("must be at least 1MiB");
+  if (!Number.isFinite(bytes) || bytes < min) return bad(`must be at least ${minText}`);
   return ok(Math.floor(bytes));
 }
 

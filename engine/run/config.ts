@@ -14,7 +14,7 @@ import { paramType } from "../../grammar/compile.js";
 import { hasErrors } from "../../grammar/diagnostics.js";
 import { parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "../policy/params.js";
-import { readPolicySources } from "../policy/files.js";
+import { DEFAULT_POLICY_SIZE_LIMITS, readPolicySources } from "../policy/files.js";
 import type { ScriptLimits } from "../types.js";
 import {
   type Checked,
@@ -78,6 +78,10 @@ export interface EngineConfig {
   readonly record: RecordConfig | null;
   /** Policy files and folders of the shadow set (absolute); empty: no shadow. */
   readonly shadow: readonly string[];
+  /** Most bytes of one policy file; a larger one is an error (SPEC 5, "Policy size"). */
+  readonly max_policy_bytes: number;
+  /** Most bytes of all policy files together. */
+  readonly max_policy_set_bytes: number;
 }
 
 /** Where and how much the engine records (config `record`). */
@@ -135,6 +139,8 @@ function defaults(baseDir: string): Draft {
     // The folder is resolved beside the journal in `finish` (dir "" until then).
     record: { dir: "", max_bytes: DEFAULT_RECORD_BYTES },
     shadow: [],
+    max_policy_bytes: DEFAULT_POLICY_SIZE_LIMITS.fileBytes,
+    max_policy_set_bytes: DEFAULT_POLICY_SIZE_LIMITS.setBytes,
   };
 }
 
@@ -294,6 +300,8 @@ const KEYS: Record<string, KeyHandler> = {
   script_round_ms: field((v) => parseInteger(v, 1), (d, v) => (d.script_limits = { ...d.script_limits, roundMs: v })),
   agent_timeout: field((v) => parseDuration(v), (d, v) => (d.agent_timeout = v)),
   action_timeout: field((v) => parseDuration(v), (d, v) => (d.action_timeout = v)),
+  max_policy_bytes: field((v) => parseSize(v, { min: 1024, minText: "1KiB" }), (d, v) => (d.max_policy_bytes = v)),
+  max_policy_set_bytes: field((v) => parseSize(v, { min: 1024, minText: "1KiB" }), (d, v) => (d.max_policy_set_bytes = v)),
 };
 
 /** Every key the file may carry, for docs and suggestions. */

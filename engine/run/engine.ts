@@ -44,6 +44,7 @@ import type { ClusterView } from "../http/dashboard/view.js";
 import { Recorder } from "./recorder.js";
 import { promotionEntry, Shadow } from "./shadow.js";
 import { roundRecord } from "../replay/recording.js";
+import { captureState, loadState, restoreState, StateFile, statePathFor } from "./state.js";
 import type { Facts, Plan, PlanSettings } from "../types.js";
 
 /** Start-up refused: a policy set with errors, an unreadable journal, … (the run command exits 1). */
@@ -94,6 +95,8 @@ export class Engine implements EngineControl {
   private closeShadowWatcher: (() => Promise<void>) | null = null;
   /** The active set's files and folders: the config's, until a shadow set is promoted. */
   private activePaths: readonly string[];
+  /** Maintenance, fences, down hosts and their VMs, kept beside the journal (`state.ts`). */
+  private stateFile: StateFile | null = null;
   private tracker: HostTracker | null = null;
   private runner: ActionRunner | null = null;
   private cluster: EmbeddedCluster | null = null;
@@ -129,7 +132,10 @@ export class Engine implements EngineControl {
       timeoutMs: this.config.fence_timeout * 1000,
       log: this.log,
       ...(options.fenceRetryMs !== undefined ? { retryBaseMs: options.fenceRetryMs } : {}),
-      onFenced: (host) => this.events.emit("host", { host, state: "fenced" }),
+      onFenced: (host) => {
+        this.events.emit("host", { host, state: "fenced" });
+        this.persist();
+      },
     });
     this.stopSignal = new Promise((r) => (this.signalStop = r));
     this.activePaths = this.config.policies;
@@ -180,7 +186,7 @@ export class Engine implements EngineControl {
   }
 
   private async startOnce(): Promise<void> {
-    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.sizeLimits(), this.log);
     if (!loaded.ok) {
       for (const d of loaded.diagnostics) this.log.error(formatDiagnostic(d));
       throw new EngineStartError(`the policy set has errors; not starting`, loaded.diagnostics);
@@ -207,7 +213,7 @@ export class Engine implements EngineControl {
     this.recorder = this.config.record && (await Recorder.openOrLog(this.config.record, this.log));
     if (this.config.shadow.length > 0) {
       // A shadow that does not load never stops the engine: it shows as the shadow's reload error.
-      this.shadow = new Shadow(this.config.shadow, () => loadEngineSet(this.config.shadow, this.config.params, this.config.script_limits, this.log), this.log);
+      this.shadow = new Shadow(this.config.shadow, () => loadEngineSet(this.config.shadow, this.config.params, this.config.script_limits, this.sizeLimits(), this.log), this.log);
       await this.shadow.reload();
     }
 
@@ -231,11 +237,21 @@ export class Engine implements EngineControl {
         // Fencing exists to allow restarts: a host with no known VMs (never seen) is left alone.
         if ((this.tracker?.get(host)?.last?.vms.length ?? 0) > 0) this.fencer.hostDown(host);
         this.events.emit("host", { host, state: "down" });
+        this.persist();
       },
       onUp: (host) => {
         this.fencer.hostUp(host);
         this.events.emit("host", { host, state: "up" });
+        this.persist();
       },
+    });
+    this.stateFile = new StateFile(statePathFor(this.config.journal), (message) => this.log.error(message));
+    const kept = await loadState(this.stateFile.path);
+    if (kept.problem !== null) this.log.error(`state file: ${kept.problem}; starting without what it held`);
+    if (kept.state !== null) restoreState(kept.state, this.tracker, this.fencer, this.log);
+    // Whatever ends (a restart completing moves a VM in the tracker) is kept at once.
+    this.events.on("action", (e: JournalEntry) => {
+      if (e.phase === "end") this.persist();
     });
     this.runner = new ActionRunner({
       journal: this.journal,
@@ -250,6 +266,7 @@ export class Engine implements EngineControl {
     });
 
     await this.tracker.gather();
+    this.persist();
     if (opened.state.unfinished.length > 0) {
       this.log.warn(`journal: ${opened.state.unfinished.length} unfinished action(s); reconciling with the agents before the first round`);
       for (const e of opened.state.unfinished) await this.runner.resume(e);
@@ -294,6 +311,8 @@ export class Engine implements EngineControl {
     this.fencer.stop();
     await this.chain.catch(() => undefined);
     await this.reloadChain.catch(() => undefined);
+    this.persist();
+    await this.stateFile?.flush();
     await this.journal?.close();
     await this.recorder?.close();
     this.set?.dispose();
@@ -328,6 +347,7 @@ export class Engine implements EngineControl {
     await tracker.gather();
     // Forget averages of VMs gone for long (deleted guests), so memory stays bounded.
     this.smoother.prune(Date.now(), Math.max(3600, this.config.smoothing * 10) * 1000);
+    this.persist();
     const raw = tracker.snapshot(runner.inFlight(), runner.recent(Date.now(), this.config.cooldown));
     const settings: Omit<PlanSettings, "explain"> = {
       cooldown: this.config.cooldown,
@@ -336,7 +356,7 @@ export class Engine implements EngineControl {
       requireFencing: true,
       fenced: this.fencer.fencedSet(),
     };
-    const outcome = planSnapshot(set, raw, settings);
+    const outcome = planSnapshot(set, raw, settings, tracker.faults());
     if (!outcome.ok) {
       const errors = outcome.errors.map((e) => `${e.path}: ${e.message}`);
       this.log.error({ errors }, `round ${n}: the snapshot failed validation, nothing planned: ${errors.join("; ")}`);
@@ -352,6 +372,8 @@ export class Engine implements EngineControl {
     for (const e of plan.errors) this.log.error({ rule: e.rule }, `round ${n}: ${e.rule}: ${e.message}`);
     await this.noteAlerts(plan, execute);
     if (execute && plan.actions.some((a) => a.kind !== "alert")) {
+      // The fence and the down host's VMs are on disk before a restart is issued because of them.
+      if (plan.actions.some((a) => a.kind === "restart")) await this.stateFile?.flush();
       // Wait for the actions until just before the next tick; longer ones go on being tracked.
       const deadline = Math.max(0, this.config.interval * 1000 * 0.9 - (Date.now() - t0));
       await Promise.race([runner.execute(plan.actions), sleep(deadline), this.stopSignal]);
@@ -428,7 +450,7 @@ export class Engine implements EngineControl {
     // Before start() has loaded the first set there is nothing to replace (start loads the files itself).
     if (this.stopped) throw new EngineRequestError(409, "the engine is stopping; nothing to reload");
     if (!this.set) throw new EngineRequestError(409, "the engine is not started yet; it loads the policies as it starts");
-    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.log);
+    const loaded = await loadEngineSet(this.activePaths, this.config.params, this.config.script_limits, this.sizeLimits(), this.log);
     let result: ReloadResult;
     if (!loaded.ok) {
       this.reloadFailures++;
@@ -530,6 +552,10 @@ export class Engine implements EngineControl {
     this.log.info({ policies: shadow.paths }, `shadow set dropped (${shadow.paths.join(", ")})`);
   }
 
+  private sizeLimits() {
+    return { fileBytes: this.config.max_policy_bytes, setBytes: this.config.max_policy_set_bytes };
+  }
+
   // ------------------------------------------------------------ control
 
   status(): EngineStatus {
@@ -543,6 +569,8 @@ export class Engine implements EngineControl {
       reload_error: this.reloadError,
       pingpong: this.pingpong.active(Date.now()),
       shadow: this.shadow?.status() ?? null,
+      duplicate_vms: this.tracker?.duplicateVms() ?? [],
+      vms_nowhere: this.tracker?.vmsNowhere((h) => this.fencer.isFenced(h)) ?? [],
     };
   }
 
@@ -588,6 +616,7 @@ export class Engine implements EngineControl {
   setHostState(host: string, state: "maintenance" | "up"): void {
     const r = this.record(host);
     r.operatorState = state === "maintenance" ? "maintenance" : null;
+    this.persist();
     this.log.warn({ host, state }, `operator set host ${host} to ${state}`);
   }
 
@@ -595,5 +624,11 @@ export class Engine implements EngineControl {
     const r = this.record(host);
     if (!r.down) throw new EngineRequestError(409, `host "${host}" is not down (it answered ${r.lastSeen === null ? "never" : new Date(r.lastSeen).toISOString()}); only a down host can be confirmed fenced`);
     this.fencer.confirm(host);
+    this.persist();
+  }
+
+  /** Keeps what a restart must not forget (`state.ts`); writes only when it changed. */
+  private persist(): void {
+    if (this.tracker && this.stateFile) void this.stateFile.save(captureState(this.tracker, this.fencer));
   }
 }

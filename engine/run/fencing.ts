@@ -101,6 +101,18 @@ export class Fencer {
     }
   }
 
+  /**
+   * A fence remembered from before an engine restart (the state file): the
+   * host is still down and was powered off, so it counts as fenced without
+   * running the command again.
+   */
+  restore(host: string): void {
+    const e = this.entry(host);
+    if (e.fenced) return;
+    e.fenced = true;
+    this.options.log.warn({ host }, `host ${host} is still fenced (remembered from before the restart)`);
+  }
+
   isFenced(host: string): boolean {
     return this.hosts.get(host)?.fenced ?? false;
   }

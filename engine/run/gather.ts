@@ -12,7 +12,8 @@ import type { AgentPort } from "./agents.js";
 import { compareNames } from "../names.js";
 import type { CpuSmoother } from "./smoothing.js";
 import { validateFacts } from "../plan/facts.js";
-import type { HostFact, HostStateName, MigrationFact, RecentFact } from "../types.js";
+import { duplicateFault, type DuplicateVm, type FactFault, vmOnlyErrors } from "./isolation.js";
+import type { HostFact, HostStateName, MigrationFact, RecentFact, VmFact } from "../types.js";
 
 /** What the engine knows about one host. */
 export interface HostRecord {
@@ -27,6 +28,12 @@ export interface HostRecord {
   silent: boolean;
   /** Why its last answer was rejected (logged when it changes), or null. */
   rejected: string | null;
+  /**
+   * VMs of its last answer whose own facts were wrong: left out, the rest
+   * of the host's answer used. `kept`: its last good facts hold its place
+   * (pinned), so its memory still counts.
+   */
+  badVms: readonly { readonly vm: string; readonly why: string; readonly kept: boolean }[];
   /** VMs restarted elsewhere while this host was down: not counted here any more. */
   readonly restartedAway: Set<string>;
 }
@@ -55,6 +62,8 @@ function answered(e: unknown): boolean {
 /** Keeps the per-host view across rounds; see the module comment. */
 export class HostTracker {
   private readonly records = new Map<string, HostRecord>();
+  /** VMs the last snapshot found on two or more hosts (left out of it). */
+  private duplicates: DuplicateVm[] = [];
 
   constructor(
     hosts: readonly HostConfig[],
@@ -66,7 +75,7 @@ export class HostTracker {
     private readonly hooks: HostTrackerHooks,
   ) {
     for (const cfg of hosts) {
-      this.records.set(cfg.name, { cfg, last: null, lastSeen: null, down: false, operatorState: null, silent: false, rejected: null, restartedAway: new Set() });
+      this.records.set(cfg.name, { cfg, last: null, lastSeen: null, down: false, operatorState: null, silent: false, rejected: null, badVms: [], restartedAway: new Set() });
     }
   }
 
@@ -124,18 +133,57 @@ export class HostTracker {
     r.last = { ...fact, vms };
   }
 
-  /** Validates one agent's answer on its own, so its errors name the host. */
+  /**
+   * Validates one agent's answer on its own, so its errors name the host.
+   * Errors inside single VMs cost those VMs only (see `badVms`); any other
+   * error refuses the answer and the host keeps its last good facts.
+   */
   private validateHost(r: HostRecord, raw: unknown): HostFact | null {
     const name = r.cfg.name;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return this.reject(r, ["(facts): not a JSON object"]);
     const reported = (raw as { name?: unknown }).name;
     // Another host's agent at this URL: its VMs are not this host's, and migrations to it would be refused.
     if (reported !== undefined && reported !== name) return this.reject(r, [`name: its agent is host ${JSON.stringify(reported)}, not ${name} (check the url of ${name} in the config)`]);
-    const result = validateFacts({ hosts: [{ ...(raw as object), name }] });
+    let result = validateFacts({ hosts: [{ ...(raw as object), name }] });
+    let bad: { vm: string; why: string; kept: boolean }[] = [];
+    const byVm = result.ok ? null : vmOnlyErrors(result.errors);
+    if (!result.ok && byVm !== null) {
+      const vms = (raw as { vms: unknown[] }).vms;
+      const nameAt = (i: number): string | null => {
+        const n = (vms[i] as { name?: unknown } | null)?.name;
+        return typeof n === "string" && n !== "" ? n : null;
+      };
+      // A name that is itself the problem (twice on this host) takes every VM of that name out.
+      const badNames = new Set([...byVm.keys()].map(nameAt).filter((n): n is string => n !== null));
+      const good = vms.filter((v, i) => !byVm.has(i) && !badNames.has(nameAt(i) ?? "\u0000"));
+      const retried = validateFacts({ hosts: [{ ...(raw as object), name, vms: good }] });
+      if (retried.ok) {
+        result = retried;
+        bad = [...byVm].map(([i, why]) => ({ vm: nameAt(i) ?? `vms[${i}]`, why: why.join("; "), kept: false }));
+      }
+    }
     if (!result.ok) return this.reject(r, result.errors.map((e) => `${e.path.replace(/^hosts\[0\]\.?/, "") || "(facts)"}: ${e.message}`));
     if (r.rejected !== null) this.log.info({ host: name }, `host ${name}: facts accepted again`);
     r.rejected = null;
-    return result.facts.hosts[0] ?? null;
+    let fact = result.facts.hosts[0]!;
+    if (bad.length > 0) {
+      // A VM whose facts went wrong keeps its last good facts, pinned: it still takes room, and nothing moves a VM whose facts cannot be trusted.
+      const held: VmFact[] = [];
+      for (const b of bad) {
+        const before = r.last?.vms.find((v) => v.name === b.vm);
+        if (before && !fact.vms.some((v) => v.name === b.vm)) {
+          held.push({ ...before, pinned: true });
+          b.kept = true;
+        }
+      }
+      if (held.length > 0) fact = { ...fact, vms: [...fact.vms, ...held].sort((a, b) => compareNames(a.name, b.name)) };
+    }
+    const was = r.badVms.map((b) => `${b.vm}: ${b.why}`).join("; ");
+    const now = bad.map((b) => `${b.vm}: ${b.why}`).join("; ");
+    if (now !== was && now !== "") this.log.error({ host: name, vms: bad.map((b) => b.vm) }, `host ${name}: VMs with wrong facts left out of planning (${now})`);
+    else if (now !== was) this.log.info({ host: name }, `host ${name}: every VM's facts are accepted again`);
+    r.badVms = bad;
+    return fact;
   }
 
   /** Logs a rejected answer (once while the reason stays the same); the host keeps its last good facts. */
@@ -151,7 +199,8 @@ export class HostTracker {
   private updateDown(r: HostRecord, now: number): void {
     const since = r.lastSeen ?? this.startedAt;
     const silentFor = now - since;
-    const down = r.silent || r.lastSeen === null ? silentFor >= this.downAfterMs : false;
+    // A host remembered as down (the state file) stays down until it answers: it may not be fenced again.
+    const down = r.silent || r.lastSeen === null ? (r.down && r.lastSeen === null) || silentFor >= this.downAfterMs : false;
     if (down && !r.down) {
       r.down = true;
       this.log.error({ host: r.cfg.name, silent_s: Math.round(silentFor / 1000) }, `host ${r.cfg.name} is down: no answer for ${Math.round(silentFor / 1000)}s`);
@@ -178,6 +227,30 @@ export class HostTracker {
     dst.last = { ...dst.last, vms: [...dst.last.vms, fact].sort((a, b) => compareNames(a.name, b.name)) };
   }
 
+  /**
+   * VMs the engine knows of that run on no host that answers: those of a
+   * fenced down host (powered off, waiting for a restart elsewhere) and
+   * those restarted away from a down host that no host reports (the
+   * restart was lost). Listed in `/status` so nothing runs nowhere unseen.
+   */
+  vmsNowhere(isFenced: (host: string) => boolean): { vm: string; host: string; reason: string }[] {
+    const reported = new Set(this.all().filter((r) => !r.down && r.last !== null).flatMap((r) => r.last!.vms.map((v) => v.name)));
+    const out: { vm: string; host: string; reason: string }[] = [];
+    for (const r of this.all()) {
+      if (!r.down) continue;
+      const host = r.cfg.name;
+      if (isFenced(host)) {
+        for (const v of r.last?.vms ?? []) {
+          if (!r.restartedAway.has(v.name) && !reported.has(v.name)) out.push({ vm: v.name, host, reason: `host ${host} is down and fenced: waiting to be restarted elsewhere` });
+        }
+      }
+      for (const vm of r.restartedAway) {
+        if (!reported.has(vm)) out.push({ vm, host, reason: `restarted away from ${host}, but no host reports it` });
+      }
+    }
+    return out.sort((a, b) => compareNames(a.vm, b.vm));
+  }
+
   /** The state a host has in the snapshot and in /status. */
   stateOf(r: HostRecord): HostStateName {
     if (r.down) return "down";
@@ -190,7 +263,9 @@ export class HostTracker {
    * keeps its last known VMs so `recover` can restart them. A VM seen on
    * two hosts while it is in flight counts on its destination; one seen in
    * a silent host's old facts and in a fresh answer counts where it was
-   * freshly reported.
+   * freshly reported. A VM that is still on two hosts after that (two
+   * agents both run it) is left out of the snapshot altogether, so neither
+   * copy is moved or restarted; `duplicateVms()` and `faults()` name it.
    */
   snapshot(inFlight: readonly InFlight[], recent: readonly RecentFact[]): unknown {
     const hosts = this.all().filter((r) => r.last !== null);
@@ -226,6 +301,16 @@ export class HostTracker {
           .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu) })),
       };
     });
+    const on = new Map<string, string[]>();
+    for (const h of hostFacts) for (const v of h.vms) on.set(v.name, [...(on.get(v.name) ?? []), h.name]);
+    this.duplicates = [...on]
+      .filter(([, hosts]) => hosts.length > 1)
+      .map(([vm, hosts]) => ({ vm, hosts: [...hosts].sort(compareNames) }))
+      .sort((a, b) => compareNames(a.vm, b.vm));
+    if (this.duplicates.length > 0) {
+      const twice = new Set(this.duplicates.map((d) => d.vm));
+      for (const h of hostFacts) h.vms = h.vms.filter((v) => !twice.has(v.name));
+    }
     const listedOn = new Map(hostFacts.flatMap((h) => h.vms.map((v) => [v.name, h.name] as const)));
     const present = new Set(listedOn.keys());
     const hostNames = new Set(hostFacts.map((h) => h.name));
@@ -234,5 +319,32 @@ export class HostTracker {
       .filter((f) => hostNames.has(f.from) && hostNames.has(f.to) && (listedOn.get(f.vm) === f.from || listedOn.get(f.vm) === f.to))
       .map((f) => ({ vm: f.vm, from: f.from, to: f.to }));
     return { hosts: hostFacts, migrating, recent: recent.filter((r) => present.has(r.vm)) };
+  }
+
+  /** The VMs the last snapshot left out because two or more hosts report them. */
+  duplicateVms(): readonly DuplicateVm[] {
+    return this.duplicates;
+  }
+
+  /** True while `vm` is reported by two hosts: nothing may act on it. */
+  isDuplicate(vm: string): boolean {
+    return this.duplicates.some((d) => d.vm === vm);
+  }
+
+  /**
+   * Every fault the last gather and snapshot isolated, one alert each: VMs
+   * on two hosts, VMs with wrong facts, hosts whose answer was refused
+   * (they keep their last good facts).
+   */
+  faults(): FactFault[] {
+    const out: FactFault[] = this.duplicates.map(duplicateFault);
+    for (const r of this.all()) {
+      const host = r.cfg.name;
+      if (r.rejected !== null && !r.silent) out.push({ rule: "engine.facts", message: `host ${host}: its facts are refused (${r.rejected}); its last good facts are used` });
+      for (const b of r.badVms) {
+        out.push({ rule: "engine.facts", message: `VM ${b.vm} on host ${host} has wrong facts (${b.why}); ${b.kept ? "it stays where it is, pinned, with its last good facts" : "it is left out of planning"}` });
+      }
+    }
+    return out;
   }
 }

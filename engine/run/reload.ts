@@ -11,7 +11,8 @@ import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "pino";
 import type { Diagnostic } from "../../grammar/diagnostics.js";
 import type { PolicyInfo } from "../http/control.js";
-import { readPolicySources } from "../policy/files.js";
+import { type PolicySizeLimits, unusableDiagnostic } from "../policy/files.js";
+import { readAndParse } from "../policy/off-loop.js";
 import { loadPolicySet } from "../policy/set.js";
 import type { CompiledPolicySet } from "../../grammar/compile.js";
 import type { ScriptLimits } from "../types.js";
@@ -27,18 +28,31 @@ export interface LoadedSet {
 /** A set ready to swap in, or the diagnostics that keep it out. */
 export type LoadResult = { readonly ok: true; readonly loaded: LoadedSet } | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
-/** A diagnostic for a path that could not be read (it has no position in any text). */
+/** A diagnostic for a path that names no policy file (it has no position in any text). */
 function unreadableDiagnostic(file: string, message: string): Diagnostic {
-  const at = { offset: 0, line: 1, column: 1 };
-  return { code: "E001", severity: "error", message: `cannot read ${file}: ${message}`, span: { file, start: at, end: at } };
+  return unusableDiagnostic({ path: file, message });
 }
 
-/** Reads, checks and compiles the whole set; only a set without errors comes back as `ok`. */
-export async function loadEngineSet(paths: readonly string[], params: readonly string[], scriptLimits: ScriptLimits, log?: Logger): Promise<LoadResult> {
-  const read = await readPolicySources(paths);
-  if (read.unreadable.length > 0) return { ok: false, diagnostics: read.unreadable.map((u) => unreadableDiagnostic(u.path, u.message)) };
+/**
+ * Reads, checks and compiles the whole set; only a set without errors
+ * comes back as `ok`. Files over the size limits are errors; reading,
+ * parsing and a first check run in a worker thread (`off-loop.ts`), so
+ * the event loop only checks and compiles a set that is clean.
+ */
+export async function loadEngineSet(paths: readonly string[], params: readonly string[], scriptLimits: ScriptLimits, sizeLimits: PolicySizeLimits, log?: Logger): Promise<LoadResult> {
+  let offLoop;
+  try {
+    offLoop = await readAndParse(paths, sizeLimits, scriptLimits);
+  } catch (e) {
+    return { ok: false, diagnostics: [unreadableDiagnostic(paths.join(", "), (e as Error).message)] };
+  }
+  const { read, parsed } = offLoop;
+  if (read.unreadable.length > 0) return { ok: false, diagnostics: read.unreadable.map(unusableDiagnostic) };
   if (read.sources.length === 0) return { ok: false, diagnostics: [unreadableDiagnostic(paths.join(", "), "no .policy files found")] };
-  const result = await loadPolicySet(read.sources, {
+  // Checked with errors in the worker: refused without touching the loop.
+  if (parsed === null) return { ok: false, diagnostics: offLoop.diagnostics.filter((d) => d.severity === "error") };
+  const sources = read.sources.map((s, i) => ({ ...s, parsed: parsed[i]! }));
+  const result = await loadPolicySet(sources, {
     params: [...params],
     // The engine's params come from its config file, not from a flag.
     paramSource: "config params",

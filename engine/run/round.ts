@@ -9,16 +9,35 @@ import { validateFacts } from "../plan/facts.js";
 import { planRound } from "../plan/index.js";
 import type { HostStatus } from "../http/control.js";
 import type { HostTracker } from "./gather.js";
+import { dropInvalid, type FactFault, faultAlert } from "./isolation.js";
 import type { Facts, FactError, Plan, PlannedAction, PlanSettings, SkippedAction } from "../types.js";
 
 export type PlanOutcome = { readonly ok: true; readonly facts: Facts; readonly plan: Plan } | { readonly ok: false; readonly errors: readonly FactError[] };
 
-/** Validates the assembled snapshot and plans it; explanations are always computed so `/plan?explain=1` can serve them. */
-export function planSnapshot(set: CompiledPolicySet, raw: unknown, settings: Omit<PlanSettings, "explain">): PlanOutcome {
-  const v = validateFacts(raw);
+/**
+ * Validates the assembled snapshot and plans it; explanations are always
+ * computed so `/plan?explain=1` can serve them. `faults` (what gathering
+ * already isolated) and any part the validation still refuses (taken out
+ * here, a few passes at most, since dropping a VM can orphan its in-flight
+ * entry) become alerts at the end of the plan; only a snapshot whose shape
+ * is wrong plans nothing.
+ */
+export function planSnapshot(set: CompiledPolicySet, raw: unknown, settings: Omit<PlanSettings, "explain">, faults: readonly FactFault[] = []): PlanOutcome {
+  let v = validateFacts(raw);
+  const isolated = [...faults];
+  for (let pass = 0; !v.ok && pass < 3; pass++) {
+    const dropped = dropInvalid(raw, v.errors);
+    if (dropped === null) break;
+    isolated.push(...dropped.faults);
+    raw = dropped.raw;
+    v = validateFacts(raw);
+  }
   if (!v.ok) return { ok: false, errors: v.errors };
   const plan = planRound(set, v.facts, { ...settings, explain: true });
-  return { ok: true, facts: v.facts, plan };
+  if (isolated.length === 0) return { ok: true, facts: v.facts, plan };
+  const seen = new Set<string>();
+  const alerts = isolated.filter((f) => !seen.has(f.message) && seen.add(f.message)).map(faultAlert);
+  return { ok: true, facts: v.facts, plan: { ...plan, actions: [...plan.actions, ...alerts] } };
 }
 
 /** The plan without its explanations (`GET /plan` without `?explain=1`). */

@@ -14,7 +14,7 @@ import {
 } from "quickjs-emscripten";
 import { PRELUDE_SOURCE } from "./prelude.js";
 import { blockFileName } from "./errors.js";
-import { reserveMemory } from "./module.js";
+import { reserveMemory, setCallDeadline } from "./module.js";
 
 /**
  * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply
@@ -110,9 +110,12 @@ export class SandboxContext {
       const hostLog = ctx.newFunction("hostLog", (line) => {
         this.onLog(ctx.getString(line));
       });
-      const entries = ctx.callFunction(factory, ctx.undefined, hostLog);
+      // Asked by the prelude's wrappers of builtins that do much work in one native call.
+      const hostOverdue = ctx.newFunction("hostOverdue", () => (Date.now() > this.deadline ? ctx.true : ctx.false));
+      const entries = ctx.callFunction(factory, ctx.undefined, hostLog, hostOverdue);
       factory.dispose();
       hostLog.dispose();
+      hostOverdue.dispose();
       const api = ctx.unwrapResult(entries);
       this.callEntry = ctx.getProp(api, "call");
       this.collectEntry = ctx.getProp(api, "collect");
@@ -192,6 +195,7 @@ export class SandboxContext {
     const handles: QuickJSHandle[] = [fn];
     const owned: QuickJSHandle[] = [];
     this.deadline = deadline;
+    setCallDeadline(deadline);
     try {
       for (const arg of args) {
         const handle = this.argHandle(arg, owned);
@@ -216,6 +220,7 @@ export class SandboxContext {
       }
     } finally {
       this.deadline = Number.POSITIVE_INFINITY;
+      setCallDeadline(Number.POSITIVE_INFINITY);
       for (const handle of owned) handle.dispose();
     }
   }

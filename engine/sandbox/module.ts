@@ -87,6 +87,20 @@ interface MemoryGuard {
 
 const guards = new WeakMap<QuickJSWASMModule, MemoryGuard>();
 
+/**
+ * Epoch ms after which the running script call may not grow the heap. QuickJS
+ * never checks its interrupt handler inside one native call (`new
+ * Array(1e6).fill(1)` is tens of ms), so a call past its deadline that asks
+ * for more memory gets "out of memory" instead: allocation is charged to the
+ * deadline. Infinity between calls.
+ */
+let callDeadline = Number.POSITIVE_INFINITY;
+
+/** Set by a sandbox around each script call (`context.ts`). */
+export function setCallDeadline(deadline: number): void {
+  callDeadline = deadline;
+}
+
 /** Extra room beyond the reservations, for QuickJS's own bookkeeping and fragmentation. */
 const GUARD_SLACK_BYTES = 16 * 1024 * 1024;
 
@@ -105,7 +119,7 @@ function guardModule(module: QuickJSWASMModule): MemoryGuard | null {
   Object.defineProperty(memory, "grow", {
     configurable: true,
     value: (delta: number): number => {
-      if (memory.buffer.byteLength + delta * 65536 > guard.baseline + guard.reserved + GUARD_SLACK_BYTES) {
+      if (Date.now() > callDeadline || memory.buffer.byteLength + delta * 65536 > guard.baseline + guard.reserved + GUARD_SLACK_BYTES) {
         throw new RangeError("vmpolicy: script sandbox memory exhausted");
       }
       return grow(delta);

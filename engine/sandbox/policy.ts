@@ -116,7 +116,8 @@ export class QuickJSPolicySandbox implements PolicySandbox {
       this.crashed(sandbox);
       return fail(`script ${name}: the script sandbox crashed (${error instanceof Error ? error.message : String(error)}) and is being restarted`);
     } finally {
-      this.roundUsedMs += performance.now() - started;
+      // A call that overran its limit (a native builtin QuickJS cannot interrupt) is charged its limit only: its overrun is not taken from the policy's other calls.
+      this.roundUsedMs += Math.min(performance.now() - started, limits.callMs);
     }
     if (heapBytes(sandbox.module) !== heapBefore && sandbox.memoryUsage().usedBytes > limits.memoryBytes) {
       this.discard();

@@ -28,7 +28,7 @@ export const LOG_LINE_MAX = 1000;
  *   projected load moved without parsing it again; nested values are
  *   shared, already frozen).
  */
-export const PRELUDE_SOURCE = `(function (hostLog) {
+export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
   "use strict";
   const g = globalThis;
   const parse = JSON.parse, stringify = JSON.stringify, apply = Reflect.apply;
@@ -67,6 +67,17 @@ export const PRELUDE_SOURCE = `(function (hostLog) {
   };
   for (const level of ["log", "info", "warn", "error", "debug"]) consoleObject[level] = log;
   defineProperty(g, "console", { value: consoleObject, writable: false, configurable: false, enumerable: false });
+
+  // QuickJS checks its interrupt handler only between bytecode steps, never inside
+  // one native call: a loop of \`new Array(1e6).fill(1)\` (tens of ms each, a few
+  // steps per turn) ran 47 s past a 50 ms limit. The builtins that do much work in
+  // one call ask the host whether the call is out of time first.
+  const InternalErrorCtor = g.InternalError;
+  for (const [owner, name] of [[Array.prototype, "fill"], [Array.prototype, "join"], [Array, "from"], [String.prototype, "repeat"], [String.prototype, "padStart"], [String.prototype, "padEnd"]]) {
+    const original = owner[name];
+    const timed = { [name](...args) { if (hostOverdue()) throw new InternalErrorCtor("interrupted"); return apply(original, this, args); } }[name];
+    defineProperty(owner, name, { value: timed, writable: true, configurable: true, enumerable: false });
+  }
 
   const baseline = new Set(keys(g));
 

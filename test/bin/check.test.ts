@@ -83,6 +83,41 @@ describe("vmpolicy check (process)", () => {
     expect(r.stderr).toBe(`vmpolicy check: cannot read ${latin}: not UTF-8 text (save it as UTF-8): the first bad byte is at line 2, column 23\n`);
   });
 
+  it("--json on a file that is not UTF-8: the reason is in the JSON too, at the first bad byte (exit 2)", () => {
+    const latin = join(dir, "latin-json.policy");
+    writeFileSync(latin, Buffer.from('policy bad\nrule r then alert "caf\xe9"\n', "latin1"));
+    const r = run(["--json", latin, WARN]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        file: latin,
+        line: 2,
+        column: 23,
+        endLine: 2,
+        endColumn: 24,
+        severity: "error",
+        code: "E001",
+        message: `cannot read ${latin}: not UTF-8 text (save it as UTF-8): the first bad byte is at line 2, column 23`,
+      },
+      { file: WARN, line: 2, column: 7, endLine: 2, endColumn: 12, severity: "warning", code: "W301", message: "unused param `spare`" },
+    ]);
+    expect(r.stderr).toContain("not UTF-8 text");
+  });
+
+  it("a file over 1 MiB is an error (E002, exit 1), refused without being parsed", () => {
+    const big = join(dir, "big.policy");
+    writeFileSync(big, "policy big\n" + "#".repeat(1024 * 1024) + "\n");
+    const started = Date.now();
+    const r = run([big, WARN]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`${big}:1:1: error: the file is 1048588 bytes, over the limit of 1 MiB per policy file (max_policy_bytes)\n`);
+    expect(JSON.parse(run(["--json", big]).stdout)).toEqual([
+      { file: big, line: 1, column: 1, endLine: 1, endColumn: 1, severity: "error", code: "E002", message: "the file is 1048588 bytes, over the limit of 1 MiB per policy file (max_policy_bytes)" },
+    ]);
+  });
+
   it("a folder with no .policy file: exit 2", () => {
     const empty = mkdtempSync(join(tmpdir(), "vmpolicy-empty-"));
     const r = run([empty]);

@@ -78,6 +78,26 @@ const bad: { name: string; mutate: Mutate; errors: [string, string][] }[] = [
   { name: "pinned not a boolean", mutate: (f) => (((f.hosts[0]!.vms[1] as unknown as Record<string, unknown>).pinned = "yes"), f), errors: [["hosts[0].vms[1].pinned", "must be true or false"]] },
   { name: "negative cpu_avg", mutate: (f) => ((f.hosts[0]!.vms[1]!.cpu_avg = -2), f), errors: [["hosts[0].vms[1].cpu_avg", "must be a finite number ≥ 0"]] },
   {
+    name: "finite but implausibly large numbers (a real host's bounds)",
+    mutate: (f) => {
+      f.hosts[0]!.vms[0]!.cpu = 1e308;
+      f.hosts[0]!.vms[1]!.cpu_avg = 1638400.5;
+      f.hosts[1]!.vms[0]!.mem = 2 ** 31;
+      f.hosts[1]!.cpus = 16385;
+      f.hosts[0]!.mem = Number.MAX_VALUE;
+      f.recent[0]!.seconds_ago = 1e12;
+      return f;
+    },
+    errors: [
+      ["hosts[0].mem", "must be at most 1073741824 (MiB, that is 1 PiB)"],
+      ["hosts[0].vms[0].cpu", "must be at most 1638400 (percent of one CPU: 16384 CPUs fully busy)"],
+      ["hosts[0].vms[1].cpu_avg", "must be at most 1638400 (percent of one CPU: 16384 CPUs fully busy)"],
+      ["hosts[1].cpus", "must be at most 16384 (logical CPUs)"],
+      ["hosts[1].vms[0].mem", "must be at most 1073741824 (MiB, that is 1 PiB)"],
+      ["recent[0].seconds_ago", "must be at most 1000000000 (seconds, about 31 years)"],
+    ],
+  },
+  {
     name: "duplicate host names",
     mutate: (f) => ((f.hosts[1]!.name = "xen1"), f),
     errors: [
@@ -195,6 +215,15 @@ describe("validateFacts", () => {
     expect(Object.keys(labels)).toEqual(["__proto__", "constructor"]);
     expect(labels["constructor"]).toBe("y");
     expect((r.facts.hosts[0]!.vms as unknown[]).length).toBe(0);
+  });
+
+  it("accepts the bounds themselves", () => {
+    const f = good();
+    f.hosts[0]!.vms[0]!.cpu = 1638400;
+    f.hosts[1]!.cpus = 16384;
+    f.hosts[1]!.mem = 1024 ** 3;
+    f.recent[0]!.seconds_ago = 1e9;
+    expect(validateFacts(f).ok).toBe(true);
   });
 
   for (const c of bad) {

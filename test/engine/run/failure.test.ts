@@ -150,7 +150,7 @@ describe("engine: lost hosts and fencing", () => {
     expect(engine.lastPlan()!.actions.filter((a) => a.kind === "restart")).toEqual([]);
   });
 
-  it("an agent's bad facts are logged with the host and path; its last good facts stay in use", async () => {
+  it("an agent's bad VM facts are logged with the host and path; that VM keeps its last good facts, pinned, with an alert", async () => {
     const cluster = await t.startCluster(SPECS);
     const proxy = await startProxy(cluster.hosts[2]!.url);
     cleanups.push(proxy.close);
@@ -161,15 +161,18 @@ describe("engine: lost hosts and fencing", () => {
     await sleep(700); // past down_after: a host that answers badly is still alive
     await engine.runRound();
     await engine.runRound();
-    expect(lines.filter((l) => l.msg.startsWith("host h3: facts rejected")).map((l) => l.msg)).toEqual([
-      "host h3: facts rejected (vms[0].cpu: must be a finite number ≥ 0); keeping its last good facts",
+    expect(lines.filter((l) => l.msg.startsWith("host h3: VMs with wrong facts")).map((l) => l.msg)).toEqual([
+      "host h3: VMs with wrong facts left out of planning (c1: cpu: must be a finite number ≥ 0)",
     ]);
     expect(engine.status().hosts[2]).toMatchObject({ name: "h3", state: "up", vm_count: 2 });
     expect(engine.status().last_round).toMatchObject({ errors: 0 });
-    expect(engine.lastPlan()!.actions).toEqual([]);
+    expect(engine.lastPlan()!.actions).toEqual([
+      { kind: "alert", rule: "engine.facts", message: "VM c1 on host h3 has wrong facts (cpu: must be a finite number ≥ 0); it stays where it is, pinned, with its last good facts" },
+    ]);
     proxy.rewrite(null);
     await engine.runRound();
-    expect(lines.some((l) => l.msg === "host h3: facts accepted again")).toBe(true);
+    expect(lines.some((l) => l.msg === "host h3: every VM's facts are accepted again")).toBe(true);
+    expect(engine.lastPlan()!.actions).toEqual([]);
   });
 
   it("a fence command that succeeds fences the host on its own and the restart goes ahead", async () => {

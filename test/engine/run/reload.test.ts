@@ -183,3 +183,38 @@ describe("engine: config params on reload", () => {
     expect(errors.map((d) => [d.span.file, d.message])).toEqual([["config params", "config params cslb.band=15: unknown param `cslb.band`"]]);
   });
 });
+
+describe("engine: hostile sizes", () => {
+  it("a file over max_policy_bytes dropped into the watched folder is refused (E002) without being parsed; the last good set keeps planning", async () => {
+    const cluster = await t.startCluster(SPECS);
+    const dir = policyDir();
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true, max_policy_bytes: 64 * 1024 }), { watch: true, watchDebounceMs: 100 });
+    const before = engine.status().policies;
+    const reloads: ReloadResult[] = [];
+    engine.events.on("reload", (r: ReloadResult) => reloads.push(r));
+    const huge = join(dir, "huge.policy");
+    // 8 MiB: far past the limit (a 50 MB file used to take the engine's memory and a minute).
+    writeFileSync(huge, "policy huge\n" + "# padding padding padding padding padding padding padding\n".repeat(8 * 1024 * 1024 / 58));
+    await until(() => reloads.length > 0, 5000, "the reload of huge.policy");
+    expect(reloads[0]).toMatchObject({ ok: false });
+    const diags = reloads[0]!.ok ? [] : reloads[0]!.diagnostics;
+    expect(diags.map((d) => [d.code, d.span.file, d.message])).toEqual([
+      ["E002", huge, `the file is ${readFileSync(huge).length} bytes, over the limit of 64 KiB per policy file (max_policy_bytes)`],
+    ]);
+    expect(engine.status().policies).toEqual(before);
+    expect(engine.status().reload_error?.diagnostics).toHaveLength(1);
+    expect(await engine.runRound()).toMatchObject({ errors: 0 });
+    expect(engine.lastPlan()!.groups["cslb"]).toEqual({ h1: "heavy", h2: "light", h3: "light" });
+  });
+
+  it("the set as a whole is capped too (max_policy_set_bytes)", async () => {
+    const cluster = await t.startCluster(SPECS);
+    const dir = policyDir();
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { policies: [dir], dry_run: true, max_policy_bytes: 4096, max_policy_set_bytes: 8192 }));
+    for (const n of ["x1", "x2", "x3"]) writeFileSync(join(dir, `${n}.policy`), `policy ${n}\n${"#".repeat(3000)}\n`);
+    const r = await engine.reload();
+    expect(r.ok).toBe(false);
+    const diags = r.ok ? [] : r.diagnostics;
+    expect(diags.map((d) => [d.code, d.span.file, d.message])).toEqual([["E002", join(dir, "x3.policy"), "with this file the policy set is over 8 KiB (max_policy_set_bytes)"]]);
+  });
+});

@@ -39,7 +39,8 @@ describe("limits", () => {
   });
 
   it("stops a memory bomb at the memory limit and recovers with a fresh context", () => {
-    const sb = sandboxOf(SCRIPTS);
+    // A long call limit, so memory (not the time check in \`fill\`) is what stops it.
+    const sb = sandboxOf(SCRIPTS, { memoryBytes: 32 * 1024 * 1024, callMs: 5000, roundMs: 60000 });
     sb.beginRound();
     expect(sb.call("bomb", [])).toEqual({ ok: false, message: "script bomb: memory limit of 32 MiB exceeded" });
     // The runtime was rebuilt: the globals the bomb filled are gone and calls work.
@@ -94,6 +95,37 @@ describe("limits", () => {
     expect(caught).toBe(true);
     // 6 MiB were asked for under a 4 MiB limit: the sandbox started over at least once.
     expect((sb.call("hoard", []) as { value: number }).value).toBeLessThanOrEqual(3);
+    sb.dispose();
+  });
+
+  it("a memory bomb that overruns its call limit is charged that limit only: the policy's other calls of the round still run", () => {
+    // A round budget of a little more than one call: the bomb runs longer than that (90 ms to 1 s measured
+    // here), and being charged all of it used to leave nothing for `ok`.
+    const sb = sandboxOf("function bomb() { let a = []; while (true) a.push(new Array(1e6).fill(1)); }\nfunction ok(x) { return x + 1; }", { memoryBytes: 32 * 1024 * 1024, callMs: 50, roundMs: 60 });
+    for (let round = 0; round < 3; round++) {
+      sb.beginRound();
+      const started = performance.now();
+      const r = sb.call("bomb", []);
+      const took = performance.now() - started;
+      expect(r.ok).toBe(false);
+      expect(["script bomb: time limit of 50 ms exceeded", "script bomb: memory limit of 32 MiB exceeded"]).toContain((r as { message: string }).message);
+      // QuickJS checks for interrupts only between bytecode steps, not inside `fill` (tens of ms per call):
+      // the bomb runs past 50 ms until the memory guard stops it (measured 220 ms to 1.4 s; docs/engine.md).
+      expect(took).toBeLessThan(5000);
+      // The policy's other calls this round still run: the bomb used to spend the whole 500 ms round budget.
+      for (let i = 0; i < 5; i++) expect(sb.call("ok", [i])).toEqual({ ok: true, value: i + 1 });
+    }
+    sb.dispose();
+  });
+
+  it("a loop of big native calls that frees what it allocates stops at its call limit, not after a minute", () => {
+    // QuickJS never checks for interrupts inside \`fill\`; this ran 47 s past its 50 ms limit.
+    const sb = sandboxOf("function churn() { while (true) new Array(1e6).fill(1); }\nfunction ok() { return 1; }");
+    sb.beginRound();
+    const started = performance.now();
+    expect(sb.call("churn", [])).toEqual({ ok: false, message: "script churn: time limit of 50 ms exceeded" });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(sb.call("ok", [])).toEqual({ ok: true, value: 1 });
     sb.dispose();
   });
 
