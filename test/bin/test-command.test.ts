@@ -209,7 +209,7 @@ tests:
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
       [
-        "bad.test.yaml:6:7: error: unknown key `action` in expect (did you mean `actions`?); expected actions, actions_include, actions_exclude, groups, values, skipped, errors",
+        "bad.test.yaml:6:7: error: unknown key `action` in expect (did you mean `actions`?); expected actions, actions_include, actions_exclude, groups, values, skipped, errors, settles_within, cycles",
         "          action: []",
         "          ^^^^^^",
         "bad.test.yaml:7:35: error: expect.actions[0].vmm: unknown field `vmm`; expected kind, vm, from, to, rule, message, explain",
