@@ -199,13 +199,22 @@ export class AgentClient {
   }
 
   private statusOf(r: { status: number; json: unknown }, route: string): OperationStatus {
-    const o = r.json as { state?: unknown; error?: unknown } | null;
+    const o = r.json as { state?: unknown; error?: unknown; progress?: unknown } | null;
     if (typeof o?.state !== "string" || !STATES.has(o.state)) throw this.error("protocol", route, r.status, `unknown state ${JSON.stringify(o?.state)}`);
     const state = o.state as OperationStatus["state"];
-    return typeof o.error === "string" ? { state, error: o.error } : { state };
+    const progress = progressOf(o.progress);
+    return { state, ...(typeof o.error === "string" ? { error: o.error } : {}), ...(progress ? { progress } : {}) };
   }
 
   private error(kind: AgentClientErrorKind, route: string, status: number | null, reason: string): AgentClientError {
     return new AgentClientError(kind, this.name, this.url, route, status, reason);
   }
+}
+
+/** An agent's `progress`: only its finite numeric fields (anything else an agent sends is dropped, never trusted). */
+function progressOf(value: unknown): Record<string, number> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === "number" && Number.isFinite(v)) out[k] = v;
+  return Object.keys(out).length > 0 ? out : undefined;
 }

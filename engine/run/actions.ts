@@ -25,6 +25,8 @@ export interface Flight extends InFlight {
   readonly rule: string;
   agentId: string | null;
   readonly startedAt: number;
+  /** 0…1, where the agent reports how far it is (`processed_mib` of `total_mib`). */
+  progress?: number;
 }
 
 /** What the runner needs from the engine: the journal, the agents, the host view, the fencer. */
@@ -223,7 +225,11 @@ export class ActionRunner {
       return Date.now() - f.startedAt > this.d.actionTimeoutMs ? this.checkFacts(f, "its agent stopped answering") : false;
     }
     if (status === null) return this.checkFacts(f, `${host.name} no longer knows action ${f.agentId}`);
-    if (status.state === "running") return Date.now() - f.startedAt > this.d.actionTimeoutMs ? this.checkFacts(f, "timed out", true) : false;
+    if (status.state === "running") {
+      const p = status.progress;
+      if (p?.["total_mib"] !== undefined && p["total_mib"] > 0 && p["processed_mib"] !== undefined) f.progress = Math.min(1, Math.max(0, p["processed_mib"] / p["total_mib"]));
+      return Date.now() - f.startedAt > this.d.actionTimeoutMs ? this.checkFacts(f, "timed out", true) : false;
+    }
     await this.finish(f, status.state, status.error);
     return true;
   }

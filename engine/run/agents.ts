@@ -12,6 +12,8 @@ import type { HostConfig } from "./config.js";
 export interface ActionStatus {
   readonly state: "running" | "completed" | "failed";
   readonly error?: string;
+  /** While running, where the agent reports it: `processed_mib` and `total_mib` give a fraction. */
+  readonly progress?: Readonly<Record<string, number>>;
 }
 
 /** What the engine needs from the host agents. */

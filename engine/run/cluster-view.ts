@@ -49,7 +49,15 @@ export function describeCluster(c: ClusterInputs): ClusterView {
       waits.push({ host: r.cfg.name, vms: vms.map((v) => v.name), reason: `${alert && alert.kind === "alert" ? `${alert.message}; ` : ""}${how}` });
     }
   }
-  const flights = c.flights.map((f) => ({ kind: f.kind, vm: f.vm, from: f.from, to: f.to, rule: f.rule, started_at: new Date(f.startedAt).toISOString() }));
+  const flights = c.flights.map((f) => ({
+    kind: f.kind,
+    vm: f.vm,
+    from: f.from,
+    to: f.to,
+    rule: f.rule,
+    started_at: new Date(f.startedAt).toISOString(),
+    ...(f.progress !== undefined ? { progress: f.progress } : {}),
+  }));
   return { hosts, flights, fence_waits: waits };
 }
 

@@ -63,6 +63,8 @@ interface SimVm {
 
 interface Operation extends OperationEntry {
   cancel?: () => void;
+  /** A migration's pre-copy: when it started (clock ms) and how long it takes, for its progress. */
+  copy?: { readonly startedAt: number; readonly ms: number; readonly mib: number };
   /** Set once the definition is on its way to the destination: from then on only its answer decides. */
   handover?: Promise<void>;
 }
@@ -162,7 +164,7 @@ export class SimDriver implements Driver {
     if (this.vms.get(vmName) !== vm) throw new DriverError(404, `no VM "${vmName}" on host ${this.name}`);
     if (vm.migration) throw new DriverError(409, `VM ${vmName} is already migrating (migration ${vm.migration})`);
     const id = randomUUID();
-    const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" } };
+    const op: Operation = { kind: "migration", vm: vmName, status: { state: "running" }, copy: { startedAt: this.clock.now(), ms: this.transferMs(vm.mem), mib: vm.mem } };
     this.ops.add(id, op);
     vm.migration = id;
     const peer = new AgentClient({ url: to.url, name: to.name, token: this.context.token, timeoutMs: this.transferTimeoutMs });
@@ -200,7 +202,13 @@ export class SimDriver implements Driver {
   }
 
   migrationStatus(id: string): OperationStatus | undefined {
-    return this.ops.status("migration", id);
+    const status = this.ops.status("migration", id);
+    const copy = this.ops.get(id)?.copy;
+    if (status?.state !== "running" || copy === undefined) return status;
+    // The modelled pre-copy moves memory at a steady rate: report it as virsh's domjobinfo would.
+    const elapsed = Math.max(0, this.clock.now() - copy.startedAt);
+    const processed = copy.ms > 0 ? Math.min(copy.mib, (copy.mib * elapsed) / copy.ms) : copy.mib;
+    return { ...status, progress: { elapsed_ms: Math.round(elapsed), processed_mib: Math.round(processed), total_mib: copy.mib } };
   }
 
   restartStatus(id: string): OperationStatus | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { engineTestState, journalOf, loads, placement, testConfig, sleep } from "./harness.js";
+import { engineTestState, journalOf, loads, placement, testConfig, sleep, until } from "./harness.js";
 
 const t = engineTestState();
 
@@ -81,6 +81,21 @@ describe("engine: balancing through real agents", () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(rounds.length).toBeGreaterThanOrEqual(2);
     expect(timed.lines.some((l) => /^round 1: /.test(l.msg))).toBe(true);
+  });
+
+  it("a migration in flight shows how far it is, as its agent reports it (processed of total MiB)", async () => {
+    const cluster = await t.startCluster(IMBALANCED, { vmMem: 256, migrationRate: 128 }); // 2 s per migration
+    const { engine } = await t.startEngine(testConfig(cluster.hosts, { interval: 5, max_per_round: 1 }));
+    const round = engine.runRound();
+    const seen: number[] = [];
+    await until(() => {
+      const p = engine.clusterView().flights[0]?.progress;
+      if (p !== undefined) seen.push(p);
+      return seen.some((x) => x > 0 && x < 1);
+    }, 4000, "a progress between 0 and 1");
+    await round;
+    expect(seen.every((x) => x >= 0 && x <= 1)).toBe(true);
+    expect(engine.clusterView().flights).toEqual([]);
   });
 
   it("dry run plans and executes nothing", async () => {
