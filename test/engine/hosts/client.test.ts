@@ -37,7 +37,7 @@ describe("AgentClient", () => {
     expect(facts.name).toBe("h1");
     expect(facts.vms.map((v) => v.name)).toEqual(["a"]);
     const id = await c1.startMigration("a", { name: "h2", url: h2.url });
-    expect(await c1.migrationStatus(id)).toEqual({ state: "running" });
+    expect(await c1.migrationStatus(id)).toEqual({ state: "running", progress: { elapsed_ms: 0, processed_mib: 0, total_mib: 256 } });
     clock.advance(500);
     let s = await c1.migrationStatus(id);
     for (let i = 0; i < 200 && s.state === "running"; i++) s = await c1.migrationStatus(id);

@@ -139,6 +139,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium${HAVE_CHROMIUM ? "" : ` (
     expect(await page.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
     // A phone's width: nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 800 });
+    // The chart follows the new width on its next resize callback: wait for the layout to settle, not a fixed time.
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, null, { timeout: 5_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
     expectOnlyEngine(urls, served.api.url);

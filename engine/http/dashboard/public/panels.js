@@ -16,9 +16,10 @@ export function renderFlights(el, flights) {
           "li",
           { class: "flight", dataset: { vm: f.vm, kind: f.kind } },
           h("span", { class: "flight-what" }, h("strong", null, f.vm), ` ${f.kind === "restart" ? "restarts" : "migrates"} `, f.from, " → ", f.to),
-          h("span", { class: "track", "aria-hidden": "true" }, h("span", { class: "dot" })),
-          // Agents that report how far a migration is (sim, virsh) get a bar; for the others the dot runs until it ends.
-          typeof f.progress === "number" ? h("progress", { max: "1", value: String(f.progress), "aria-label": `progress of ${f.vm}` }) : null,
+          // Agents that report how far a migration is (sim, virsh) get a bar in the track; for the others the dot runs until it ends.
+          typeof f.progress === "number"
+            ? h("span", { class: "track" }, h("progress", { max: "1", value: String(f.progress), "aria-label": `progress of ${f.vm}` }))
+            : h("span", { class: "track", "aria-hidden": "true" }, h("span", { class: "dot" })),
           h("span", { class: "elapsed", dataset: { since: String(Date.parse(f.started_at)) } }, elapsed(Date.now() - Date.parse(f.started_at))),
           h("span", { class: "rule" }, f.rule),
         ),
