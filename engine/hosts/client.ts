@@ -6,7 +6,7 @@
  * wrong (connection refused, no answer in time, the agent's own 4xx message).
  */
 import { request } from "undici";
-import type { AgentFacts, MigrationTarget, OperationStatus, VmDefinition } from "./drivers/driver.js";
+import type { AgentFacts, MigrationTarget, OperationStatus, VmDefinition } from "./drivers/contract.js";
 
 export type AgentClientErrorKind = "unreachable" | "timeout" | "http" | "protocol";
 

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { type RunningAgent, startAgent } from "../hosts/agent/server.js";
 import type { HostConfig } from "./config.js";
-import { SimDriver, type SimVmSpec } from "../hosts/drivers/sim.js";
-import { systemClock } from "../hosts/drivers/sim-clock.js";
-import { SimWorkload } from "../hosts/drivers/sim-workload.js";
+import { SimDriver, type SimVmSpec } from "../hosts/drivers/sim/index.js";
+import { systemClock } from "../hosts/drivers/sim/clock.js";
+import { SimWorkload } from "../hosts/drivers/sim/workload.js";
 
 export interface EmbeddedClusterOptions {
   readonly log: Logger;

@@ -4,7 +4,7 @@
  * `DriverError`s and are turned into 4xx answers by the server's error handler.
  */
 import type { FastifyInstance } from "fastify";
-import type { Driver, VmDefinition } from "../drivers/driver.js";
+import type { Driver, VmDefinition } from "../drivers/contract.js";
 import { type MigrationBody, type RestartBody, abortBody, idParams, incomingBody, migrationBody, restartBody } from "./schemas.js";
 
 /** Registers every route on `app` for `driver`. */

@@ -11,7 +11,7 @@ import { timingSafeEqual } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { checkListen, parseListen } from "../../listen.js";
-import { type Driver, DriverError } from "../drivers/driver.js";
+import { type Driver, DriverError } from "../drivers/contract.js";
 import { registerBrowserGuard } from "../../http/browser-guard.js";
 import { bodyProblem, quotePath, registerJsonBodyParser, routerErrors } from "../../http/errors.js";
 import { errorBody, registerAgentRoutes } from "./routes.js";

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { compareNames } from "../../names.js";
 import type { HostStateName } from "../../types.js";
 import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
-import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MeasuredField, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
+import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MeasuredField, type MigrationTarget, type OperationStatus, type VmDefinition } from "./contract.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
 import { checkDestination } from "./destination.js";

@@ -7,7 +7,7 @@
  * migration) are not counted as its load: a guest that just arrived shows
  * the copy and the restart, not its work.
  */
-import type { MeasuredField } from "./driver.js";
+import type { MeasuredField } from "./contract.js";
 
 /** What a driver's facts say they measured: `cpu` always (the window), the others where they were read. */
 export function measuredFields(otherCpu: number | undefined, memAvail: number | undefined): MeasuredField[] {

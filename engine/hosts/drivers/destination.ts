@@ -4,7 +4,7 @@
  * later): the destination agent answers and is the host the request names.
  */
 import { AgentClient } from "../client.js";
-import { DriverError, type MigrationTarget } from "./driver.js";
+import { DriverError, type MigrationTarget } from "./contract.js";
 
 /** How long a migration request waits for the destination agent to say who it is. */
 export const DESTINATION_CHECK_MS = 3000;

@@ -5,7 +5,7 @@
  * The log is bounded: past `limit` entries the oldest finished one is
  * forgotten (a running one never is).
  */
-import type { OperationStatus } from "./driver.js";
+import type { OperationStatus } from "./contract.js";
 
 /** What every driver records of an operation. */
 export interface OperationEntry {

@@ -6,7 +6,7 @@
  * which vmpolicy never asks for.
  */
 import { statfsSync } from "node:fs";
-import type { DomainDisk } from "./virsh-parse.js";
+import type { DomainDisk } from "./virsh/parse.js";
 
 /** statfs magic numbers of file systems shared between hosts (linux/magic.h and the file systems' own headers). */
 const SHARED_FS: ReadonlyMap<number, string> = new Map([

@@ -16,7 +16,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DriverError, type VmDefinition } from "./driver.js";
+import { DriverError, type VmDefinition } from "./contract.js";
 
 /** VM names become file names: only these characters, so no name can escape the folder. */
 export const VM_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

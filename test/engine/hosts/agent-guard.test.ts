@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
 
 // The engine's browser guard on the agent (SPEC 6): a web page on the agent's machine must not move VMs.
 const running: RunningAgent[] = [];

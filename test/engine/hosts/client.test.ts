@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentClient, AgentClientError } from "../../../engine/hosts/client.js";
 import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
-import { ManualClock } from "../../../engine/hosts/drivers/sim-clock.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { ManualClock } from "../../../engine/hosts/drivers/sim/clock.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../../engine/hosts/client.js";
 import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
-import { VirshDriver } from "../../../engine/hosts/drivers/virsh.js";
+import { VirshDriver } from "../../../engine/hosts/drivers/virsh/index.js";
 import { libvirtMissing, spinningGuest, startPair, stopPair, virsh } from "../../fixtures/libvirt/pair.js";
 import { journalOf, startEngine, testConfig } from "../run/harness.js";
 

@@ -6,8 +6,8 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentClient } from "../../../engine/hosts/client.js";
 import { startAgent } from "../../../engine/hosts/agent/server.js";
-import { QemuDriver } from "../../../engine/hosts/drivers/qemu.js";
-import { QmpClient } from "../../../engine/hosts/drivers/qemu-qmp.js";
+import { QemuDriver } from "../../../engine/hosts/drivers/qemu/index.js";
+import { QmpClient } from "../../../engine/hosts/drivers/qemu/qmp.js";
 import { HAVE_QEMU, until } from "./qemu-harness.js";
 
 // Agents restarted and killed around real QEMU guests (SPEC 6): a VM never runs twice, and never goes unreported.

@@ -6,8 +6,8 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentClient } from "../../../engine/hosts/client.js";
 import { startAgent, type RunningAgent } from "../../../engine/hosts/agent/server.js";
-import { QemuDriver, type QemuHostOptions } from "../../../engine/hosts/drivers/qemu.js";
-import { BUSY_COUNTER_ADDRESS } from "../../../engine/hosts/drivers/qemu-process.js";
+import { QemuDriver, type QemuHostOptions } from "../../../engine/hosts/drivers/qemu/index.js";
+import { BUSY_COUNTER_ADDRESS } from "../../../engine/hosts/drivers/qemu/process.js";
 import { startProxy } from "../run/harness.js";
 import { HAVE_QEMU, until } from "./qemu-harness.js";
 

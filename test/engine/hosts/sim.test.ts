@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DriverError } from "../../../engine/hosts/drivers/driver.js";
-import { ManualClock } from "../../../engine/hosts/drivers/sim-clock.js";
-import { loadSimConfig, parseVmsFlag } from "../../../engine/hosts/drivers/sim-config.js";
-import { SimWorkload, fairShare } from "../../../engine/hosts/drivers/sim-workload.js";
+import { DriverError } from "../../../engine/hosts/drivers/contract.js";
+import { ManualClock } from "../../../engine/hosts/drivers/sim/clock.js";
+import { loadSimConfig, parseVmsFlag } from "../../../engine/hosts/drivers/sim/config.js";
+import { SimWorkload, fairShare } from "../../../engine/hosts/drivers/sim/workload.js";
 import { mulberry32 as seededRandom } from "../../../engine/rng.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
 
 function writeTemp(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "vmpolicy-sim-dom0-")), "host.yaml");

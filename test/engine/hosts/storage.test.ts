@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
-import { DriverError, type VmDefinition } from "../../../engine/hosts/drivers/driver.js";
+import { DriverError, type VmDefinition } from "../../../engine/hosts/drivers/contract.js";
 import { SimStorage } from "../../../engine/hosts/drivers/sim-storage.js";
 
 // The shared-storage record (SPEC 6): the authority on where a VM lives, claimed atomically with a growing generation.

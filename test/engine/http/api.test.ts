@@ -9,7 +9,7 @@ import { EngineMetrics } from "../../../engine/http/metrics.js";
 import { DIAGNOSTIC, FakeEngine, PLAN, POLICY } from "./fake-engine.js";
 import type { FastifyInstance } from "fastify";
 import { buildAgentApp } from "../../../engine/hosts/agent/server.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
 import { quotePath } from "../../../engine/http/errors.js";
 
 let engine: FakeEngine;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startAgent } from "../../../engine/hosts/agent/server.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
 import type { Engine } from "../../../engine/run/engine.js";
 import { engineTestState, journalOf, placement, sleep, startProxy, testConfig } from "./harness.js";
 

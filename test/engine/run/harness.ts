@@ -14,9 +14,9 @@ import { request } from "undici";
 import { afterEach } from "vitest";
 import { type RunningAgent, startAgent } from "../../../engine/hosts/agent/server.js";
 import { defaultConfig, type EngineConfig, type HostConfig } from "../../../engine/run/config.js";
-import { SimDriver } from "../../../engine/hosts/drivers/sim.js";
-import { systemClock } from "../../../engine/hosts/drivers/sim-clock.js";
-import { SimWorkload } from "../../../engine/hosts/drivers/sim-workload.js";
+import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
+import { systemClock } from "../../../engine/hosts/drivers/sim/clock.js";
+import { SimWorkload } from "../../../engine/hosts/drivers/sim/workload.js";
 import { Engine, type EngineOptions } from "../../../engine/run/engine.js";
 import type { JournalEntry } from "../../../engine/http/control.js";
 

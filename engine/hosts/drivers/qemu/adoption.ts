@@ -13,9 +13,9 @@
  *   names the host it came from; otherwise the record wins and this copy is
  *   quit, so a VM never runs twice.
  */
-import type { AgentContext, VmDefinition } from "./driver.js";
-import type { QemuVm } from "./qemu-process.js";
-import { guestPaths, leftGuests, removeGuestFiles, runsGuest } from "./qemu-run-dir.js";
+import type { AgentContext, VmDefinition } from "../contract.js";
+import type { QemuVm } from "./process.js";
+import { guestPaths, leftGuests, removeGuestFiles, runsGuest } from "./run-dir.js";
 
 /** `query-migrate` states of a migration still under way. */
 export const MIGRATION_RUNNING = new Set(["setup", "active", "pre-switchover", "device", "wait-unplug", "cancelling", "postcopy-active", "postcopy-paused", "postcopy-recover"]);

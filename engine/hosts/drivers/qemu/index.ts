@@ -10,7 +10,7 @@
  * which is what a live migration copies.
  *
  * Guests outlive the agent (SPEC 6): a new run finds the QEMUs of the last
- * one in `--run-dir` and adopts them (`qemu-adoption.ts`), and the
+ * one in `--run-dir` and adopts them (`adoption.ts`), and the
  * shared-storage record decides who may run a VM: every start, adoption,
  * incoming migration and resumption claims it, and a VM whose record names
  * another host is never started here.
@@ -18,23 +18,23 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { cpus as osCpus, totalmem } from "node:os";
-import { AgentClient, AgentClientError } from "../client.js";
-import { compareNames } from "../../names.js";
-import type { HostStateName } from "../../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
-import { type OperationEntry, OperationLog } from "./operations.js";
-import { type Adoption, adoptLeftGuests, followMigration } from "./qemu-adoption.js";
-import { QemuVm, writeBootImages } from "./qemu-process.js";
-import { CpuWindow, measuredFields } from "./cpu-window.js";
-import { hostBusyNs, memAvailableMiB } from "./proc-host.js";
+import { AgentClient, AgentClientError } from "../../client.js";
+import { compareNames } from "../../../names.js";
+import type { HostStateName } from "../../../types.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
+import { type OperationEntry, OperationLog } from "../operations.js";
+import { type Adoption, adoptLeftGuests, followMigration } from "./adoption.js";
+import { QemuVm, writeBootImages } from "./process.js";
+import { CpuWindow, measuredFields } from "../cpu-window.js";
+import { hostBusyNs, memAvailableMiB } from "../proc-host.js";
 
 /** How often a prepared incoming guest is asked whether its migration completed. */
 const INCOMING_POLL_MS = 200;
 /** How long a hand-over waits for an incoming guest to finish loading ("inmigrate"). */
 const INCOMING_SETTLE_MS = 10_000;
-import type { QmpClient } from "./qemu-qmp.js";
-import { SimStorage, type VmRecord } from "./sim-storage.js";
-import { checkDestination } from "./destination.js";
+import type { QmpClient } from "./qmp.js";
+import { SimStorage, type VmRecord } from "../sim-storage.js";
+import { checkDestination } from "../destination.js";
 
 /** A migration URI as `prepareIncoming` makes it: `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 one. */
 const MIGRATION_URI = /^tcp:(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;

@@ -4,16 +4,16 @@
  * after the agent restarted, how its CPU use is measured (from /proc, as
  * `top` does: percent of one CPU since the last sample), and how it is
  * stopped or let go. Guests run in their own session with stderr to a file
- * (`qemu-run-dir.ts`), so they outlive the agent (SPEC 6). Kept apart from
+ * (`run-dir.ts`), so they outlive the agent (SPEC 6). Kept apart from
  * the driver so the driver reads as the migration protocol only.
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { VmDefinition } from "./driver.js";
-import { type GuestPaths, guestPaths, removeGuestFiles, runningGuestPid, writeGuestFile } from "./qemu-run-dir.js";
-import { processCpuNs } from "./proc-host.js";
-import { QmpClient } from "./qemu-qmp.js";
+import type { VmDefinition } from "../contract.js";
+import { type GuestPaths, guestPaths, removeGuestFiles, runningGuestPid, writeGuestFile } from "./run-dir.js";
+import { processCpuNs } from "../proc-host.js";
+import { QmpClient } from "./qmp.js";
 
 /** How often an adopted guest (not this process's child) is checked for having ended, once its QMP socket closed. */
 const GONE_POLL_MS = 100;

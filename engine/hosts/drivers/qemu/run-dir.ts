@@ -9,8 +9,8 @@
  */
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { VmDefinition } from "./driver.js";
-import { VM_NAME_PATTERN } from "./sim-storage.js";
+import type { VmDefinition } from "../contract.js";
+import { VM_NAME_PATTERN } from "../sim-storage.js";
 
 export interface GuestPaths {
   readonly qmp: string;

@@ -6,10 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { HOST_STATES } from "../../../grammar/types.js";
-import type { HostStateName } from "../../types.js";
-import type { SimVmSpec } from "./sim.js";
-import { VM_NAME_PATTERN } from "./sim-storage.js";
+import { HOST_STATES } from "../../../../grammar/types.js";
+import type { HostStateName } from "../../../types.js";
+import type { SimVmSpec } from "./index.js";
+import { VM_NAME_PATTERN } from "../sim-storage.js";
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 

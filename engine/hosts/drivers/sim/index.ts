@@ -8,15 +8,15 @@
  * working cluster the engine can balance.
  */
 import { randomUUID } from "node:crypto";
-import { AgentClient } from "../client.js";
-import { compareNames } from "../../names.js";
-import type { HostStateName } from "../../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "./driver.js";
-import { type OperationEntry, OperationLog } from "./operations.js";
-import { type Clock, systemClock } from "./sim-clock.js";
-import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
-import { checkDestination } from "./destination.js";
-import { SimWorkload, fairShare } from "./sim-workload.js";
+import { AgentClient } from "../../client.js";
+import { compareNames } from "../../../names.js";
+import type { HostStateName } from "../../../types.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
+import { type OperationEntry, OperationLog } from "../operations.js";
+import { type Clock, systemClock } from "./clock.js";
+import { SimStorage, VM_NAME_PATTERN } from "../sim-storage.js";
+import { checkDestination } from "../destination.js";
+import { SimWorkload, fairShare } from "./workload.js";
 
 /** One VM of a sim host's initial configuration; a busy VM wants `busyDemand × vcpus`. */
 export type SimVmSpec = GuestSpec;

@@ -6,9 +6,9 @@
  * making it cluster-wide as in the thesis testbed; separate agent processes
  * each have their own.
  */
-import { mulberry32, randomInt } from "../../rng.js";
-import { fairShares } from "./cpu-share.js";
-import type { Clock } from "./sim-clock.js";
+import { mulberry32, randomInt } from "../../../rng.js";
+import { fairShares } from "../cpu-share.js";
+import type { Clock } from "./clock.js";
 
 export interface WorkloadOptions {
   readonly clock: Clock;

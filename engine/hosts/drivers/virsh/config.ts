@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { type Parsed, parseNumber } from "./sim-config.js";
+import { type Parsed, parseNumber } from "../sim/config.js";
 
 export interface VirshHostConfig {
   name?: string;

@@ -21,13 +21,13 @@
  * says `unsafe: true`). Process handling lives in `ToolstackDriver`.
  */
 import { join } from "node:path";
-import { AgentClient, AgentClientError } from "../client.js";
-import { CpuWindow, measuredFields } from "./cpu-window.js";
-import { DriverError, type MigrationTarget, type VmDefinition } from "./driver.js";
-import { sharedStorageRefusal } from "./shared-storage.js";
-import { type HostReading, ToolstackDriver, allSettled, type ToolstackOptions, type MigrationProgress } from "./xl-virsh-base.js";
-import { type VirshNodeInfo, parseDisks, parseDomjobinfo, parseDominfo, parseDomstats, parseNameList, parseNodeCpuStats, parseNodeMemStats, parseNodeinfo, statNumber } from "./virsh-parse.js";
-import { ParseError } from "./xl-parse.js";
+import { AgentClient, AgentClientError } from "../../client.js";
+import { CpuWindow, measuredFields } from "../cpu-window.js";
+import { DriverError, type MigrationTarget, type VmDefinition } from "../contract.js";
+import { sharedStorageRefusal } from "../shared-storage.js";
+import { type HostReading, ToolstackDriver, allSettled, type ToolstackOptions, type MigrationProgress } from "../command-driver.js";
+import { type VirshNodeInfo, parseDisks, parseDomjobinfo, parseDominfo, parseDomstats, parseNameList, parseNodeCpuStats, parseNodeMemStats, parseNodeinfo, statNumber } from "./parse.js";
+import { ParseError } from "../xl/parse.js";
 
 export interface VirshHostOptions extends ToolstackOptions {
   /** Default `virsh` (found on PATH). */

@@ -5,7 +5,7 @@
  * blocks of `key=value` lines) and the `<disk>`s of `dumpxml`. Pure functions of the text, tested
  * against recorded output; each throws a `ParseError` naming the command.
  */
-import { ParseError } from "./xl-parse.js";
+import { ParseError } from "../xl/parse.js";
 
 export interface VirshNodeInfo {
   readonly cpus: number;

@@ -8,9 +8,9 @@
  * STORAGE/<vm>.cfg`. Process handling lives in `ToolstackDriver`.
  */
 import { join } from "node:path";
-import { type HostReading, ToolstackDriver, allSettled, type ToolstackOptions } from "./xl-virsh-base.js";
-import { XENTOP_NAME_WIDTH, XL_TRANSIT_SUFFIXES, parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "./xl-parse.js";
-import { measuredFields } from "./cpu-window.js";
+import { type HostReading, ToolstackDriver, allSettled, type ToolstackOptions } from "../command-driver.js";
+import { XENTOP_NAME_WIDTH, XL_TRANSIT_SUFFIXES, parseXentop, parseXlInfo, parseXlList, xentopRowFor } from "./parse.js";
+import { measuredFields } from "../cpu-window.js";
 
 export interface XlHostOptions extends ToolstackOptions {
   /** Default `xl` (found on PATH). */
