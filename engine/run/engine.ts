@@ -159,13 +159,25 @@ export class Engine implements EngineControl {
     if (!p.new_episode) return;
     const message = pingPongMessage(p);
     this.log.warn({ vm: p.vm, host: p.host, from: p.from, rule: p.back_rule }, `alert (${p.back_rule}): ${message}`);
-    if (!this.journal) return;
-    const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", vm: p.vm, from: p.from, to: p.host, message, rule: p.back_rule };
+    await this.journalAlert({ vm: p.vm, from: p.from, to: p.host, message, rule: p.back_rule });
+  }
+
+  /**
+   * Journals an alert (a `start` line with an `alert-` id) and announces it;
+   * false when there is no journal or it cannot be written, which is logged
+   * and never stops the round: its migrations and restarts meet the same
+   * journal and are not issued unjournaled.
+   */
+  private async journalAlert(fields: Pick<JournalEntry, "message" | "rule" | "vm" | "from" | "to">): Promise<boolean> {
+    if (!this.journal) return false;
+    const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", ...fields };
     try {
       await this.journal.append(entry);
       this.events.emit("action", entry);
-    } catch (err) {
-      this.log.error({ vm: p.vm }, `ping-pong of ${p.vm}: cannot write the journal: ${(err as Error).message}`);
+      return true;
+    } catch (e) {
+      this.log.error({ rule: fields.rule, ...(fields.vm ? { vm: fields.vm } : {}) }, `alert (${fields.rule}): cannot write the journal: ${(e as Error).message}`);
+      return false;
     }
   }
 
@@ -423,16 +435,7 @@ export class Engine implements EngineControl {
         journaled.add(key);
         continue;
       }
-      if (!execute || !this.journal) continue;
-      const entry: JournalEntry = { id: `alert-${newActionId()}`, phase: "start", at: new Date().toISOString(), kind: "alert", message: a.message, rule: a.rule };
-      try {
-        await this.journal.append(entry);
-        journaled.add(key);
-        this.events.emit("action", entry);
-      } catch (e) {
-        // The round goes on: its migrations and restarts meet the same journal and are not issued unjournaled.
-        this.log.error({ rule: a.rule }, `alert (${a.rule}): cannot write the journal: ${(e as Error).message}`);
-      }
+      if (execute && (await this.journalAlert({ message: a.message, rule: a.rule }))) journaled.add(key);
     }
     this.previousAlerts = now;
     this.journaledAlerts = journaled;

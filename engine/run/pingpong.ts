@@ -7,6 +7,7 @@
  * return.
  */
 import type { PingPongStatus } from "../http/control.js";
+import { compareNames } from "../names.js";
 
 /** `pingpong_window` when the config leaves it out: 30 minutes. */
 export const DEFAULT_PINGPONG_WINDOW_S = 1800;
@@ -74,8 +75,8 @@ export class PingPongDetector {
   active(now: number): PingPongStatus[] {
     this.forgetBefore(now - this.windowMs);
     return [...this.episodes]
-      .map(([vm, e]) => ({ vm, hosts: [...e.hosts].sort(), rule: e.rule, returns: e.returns, last_at: new Date(e.last).toISOString() }))
-      .sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
+      .map(([vm, e]) => ({ vm, hosts: [...e.hosts].sort(compareNames), rule: e.rule, returns: e.returns, last_at: new Date(e.last).toISOString() }))
+      .sort((a, b) => compareNames(a.vm, b.vm));
   }
 
   private forgetBefore(cutoff: number): void {

@@ -10,7 +10,7 @@
  * the agent's server, the engine's agent client). Imports nothing from the
  * planner: only the shared `engine/*.ts` and the HTTP error helpers.
  */
-import type { HostStateName } from "../../types.js";
+import type { HostStateName, MeasuredFieldName } from "../../types.js";
 
 /** One VM as the agent reports it in `GET /facts` (SPEC 1, without the engine's smoothing). */
 export interface AgentVmFact {
@@ -22,8 +22,8 @@ export interface AgentVmFact {
   readonly pinned: boolean;
 }
 
-/** The facts a driver can measure rather than take from flags (SPEC 1 `host.measured`). */
-export type MeasuredField = "cpu" | "other_cpu" | "mem_avail";
+/** The facts a driver can measure rather than take from flags (SPEC 1 `host.measured`): the engine's own list. */
+export type MeasuredField = MeasuredFieldName;
 
 /** `GET /facts`: this host's part of a snapshot (SPEC 1, one `hosts[]` entry). */
 export interface AgentFacts {
