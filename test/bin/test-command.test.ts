@@ -302,6 +302,7 @@ tests:
       "policies/examples/cslb-hysteresis.policy 100",
       "policies/examples/cslb-script.policy 100",
       "policies/examples/cslb-stable.policy 100",
+      "policies/examples/cslb-used.policy 100",
     ]);
   });
 });
