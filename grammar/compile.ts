@@ -53,9 +53,26 @@ export function compilePolicySet(
   checked: CheckResult,
   options: CompileOptions = {},
 ): { set: CompiledPolicySet | null; diagnostics: Diagnostic[] } {
+  const steps = compilePolicySetSteps(checked, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `compilePolicySet` one declaration at a time: the generator yields after
+ * each, so a caller that must keep an event loop turning (the engine's hot
+ * reload of a large set) can give it a turn between steps. Same result.
+ */
+export function* compilePolicySetSteps(
+  checked: CheckResult,
+  options: CompileOptions = {},
+): Generator<void, { set: CompiledPolicySet | null; diagnostics: Diagnostic[] }> {
   if (!checked.ok) return { set: null, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
-  const policies = checked.policies.map((p, i) => compilePolicy(p, i, options.params ?? new Map(), diagnostics, options.coverage));
+  const policies: CompiledPolicy[] = [];
+  for (const [i, p] of checked.policies.entries()) policies.push(yield* compilePolicy(p, i, options.params ?? new Map(), diagnostics, options.coverage));
   if (diagnostics.length > 0) return { set: null, diagnostics };
   const set: CompiledPolicySet = {
     policies,
@@ -84,13 +101,13 @@ export function paramType(decl: ParamDecl): ParamType {
   }
 }
 
-function compilePolicy(
+function* compilePolicy(
   policy: CheckedPolicy,
   index: number,
   overrides: ReadonlyMap<string, number | string | boolean>,
   diagnostics: Diagnostic[],
   coverage: CoverageRecorder | undefined,
-): CompiledPolicy {
+): Generator<void, CompiledPolicy> {
   const ctx = new CompileContext(policy);
   const params: CompiledParam[] = [];
   const lets: CompiledLet[] = [];
@@ -99,7 +116,8 @@ function compilePolicy(
   const constraints: CompiledConstraint[] = [];
   const rules: CompiledRule[] = [];
   const scripts: CompiledScript[] = [];
-  policy.ast.decls.forEach((decl, order) => {
+  for (const [order, decl] of policy.ast.decls.entries()) {
+    if (order > 0) yield;
     switch (decl.kind) {
       case "ParamDecl": {
         const type = paramType(decl);
@@ -140,7 +158,7 @@ function compilePolicy(
         rules.push(compileRule(decl, ctx, index, order, coverage));
         break;
     }
-  });
+  }
   return {
     name: policy.name,
     file: policy.file,

@@ -3,7 +3,8 @@
  * builds the chosen driver (`sim`; `qemu` with real guests; `xl` or `virsh`) from flags
  * (and, for `sim`, an optional host file), reads the token, and serves the
  * agent API until SIGINT/SIGTERM.
- * Usage errors exit 2 with a message naming the flag.
+ * Usage errors exit 2 with a message naming the flag; a `--run-dir` held by
+ * another live agent exits 1.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { pino } from "pino";
 import { DEFAULT_AGENT_LISTEN, startAgent } from "../../engine/hosts/agent/server.js";
 import type { Driver } from "../../engine/hosts/drivers/contract.js";
 import { QemuDriver } from "../../engine/hosts/drivers/qemu/index.js";
+import { RunDirInUseError } from "../../engine/hosts/drivers/qemu/run-dir-lock.js";
 import { SimDriver } from "../../engine/hosts/drivers/sim/index.js";
 import { VirshDriver } from "../../engine/hosts/drivers/virsh/index.js";
 import { type VirshHostConfig, loadVirshConfig } from "../../engine/hosts/drivers/virsh/config.js";
@@ -141,6 +143,11 @@ async function buildQemu(flags: AgentFlags): Promise<QemuDriver> {
       stopGuestsOnClose: flags.stopGuestsOnExit === true,
     });
   } catch (e) {
+    // Not a usage error: another agent runs on that run dir now (exit 1).
+    if (e instanceof RunDirInUseError) {
+      process.stderr.write(`vmpolicy agent: ${e.message}\n`);
+      process.exit(1);
+    }
     usage((e as Error).message);
   }
 }

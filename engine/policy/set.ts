@@ -11,13 +11,15 @@
 import { createHash } from "node:crypto";
 import type { PolicyFile } from "../../grammar/ast.js";
 import { checkPolicySet } from "../../grammar/checker.js";
-import { compilePolicySet, paramType } from "../../grammar/compile.js";
+import { compilePolicySetSteps, paramType } from "../../grammar/compile.js";
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
+import type { CheckResult } from "../../grammar/types.js";
 import { compareDiagnostics, hasErrors, type Diagnostic } from "../../grammar/diagnostics.js";
 import { type ParseResult, parsePolicy } from "../../grammar/parse.js";
 import { resolveParams, type DeclaredParam } from "./params.js";
 import type { CoverageRecorder } from "../../grammar/coverage.js";
 import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../types.js";
+import type { PolicySourceText } from "./files.js";
 
 export interface PolicySource {
   readonly file: string;
@@ -76,8 +78,26 @@ export async function checkSources(sources: readonly PolicySource[], scriptLimit
 
 /** Parses, checks, applies params and compiles `sources` as one set. */
 export async function loadPolicySet(sources: readonly PolicySource[], options: LoadOptions = {}): Promise<LoadResult> {
+  const { checked, diagnostics } = await checkSources(sources, options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS);
+  return compileChecked(sources, checked, diagnostics, options);
+}
+
+/**
+ * The steps after `checkSources`: applies params, compiles and attaches the
+ * script sandboxes, without checking again. `checked` is what checking
+ * `sources` gave (in the engine's reload, in a worker thread) and
+ * `diagnostics` everything found so far. With `pause`, compiling awaits it
+ * between declarations (the engine passes `loopTurns`, so a large set never
+ * holds its event loop for long).
+ */
+export async function compileChecked(
+  sources: readonly PolicySourceText[],
+  checked: CheckResult,
+  found: readonly Diagnostic[],
+  options: LoadOptions & { readonly pause?: () => Promise<void> } = {},
+): Promise<LoadResult> {
   const limits = options.scriptLimits ?? DEFAULT_SCRIPT_LIMITS;
-  const { checked, diagnostics, sandbox } = await checkSources(sources, limits);
+  const diagnostics = [...found];
   const hashes = new Map(sources.map((s) => [s.file, sha256(s.text)]));
   const policies: LoadedPolicyInfo[] = checked.policies.map((p) => ({ name: p.name, file: p.file, hash: hashes.get(p.file) ?? "" }));
   const done = (set: CompiledPolicySet | null): LoadResult => ({ set, diagnostics: dedupe(diagnostics).sort(compareDiagnostics), policies });
@@ -91,11 +111,18 @@ export async function loadPolicySet(sources: readonly PolicySource[], options: L
   diagnostics.push(...params.diagnostics);
   if (params.diagnostics.length > 0) return done(null);
 
-  const compiled = compilePolicySet(checked, { params: params.values, ...(options.coverage ? { coverage: options.coverage } : {}) });
+  const steps = compilePolicySetSteps(checked, { params: params.values, ...(options.coverage ? { coverage: options.coverage } : {}) });
+  let step = steps.next();
+  while (!step.done) {
+    if (options.pause) await options.pause();
+    step = steps.next();
+  }
+  const compiled = step.value;
   diagnostics.push(...compiled.diagnostics);
   if (compiled.set === null) return done(null);
   const set = compiled.set;
   set.hash = sha256(sources.map((s) => `${s.file}\n${s.text}`).join("\n\0\n"));
+  const sandbox = await sandboxIfScripts(checked.policies.map((p) => p.ast));
   if (sandbox !== null) attachScripts(sandbox, set, limits, options.log);
   return done(set);
 }

@@ -12,8 +12,9 @@ import type { Logger } from "pino";
 import type { Diagnostic } from "../../grammar/diagnostics.js";
 import type { PolicyInfo } from "../http/control.js";
 import { type PolicySizeLimits, unusableDiagnostic } from "../policy/files.js";
-import { readAndParse } from "../policy/off-loop.js";
-import { loadPolicySet } from "../policy/set.js";
+import { loopTurns } from "../policy/handoff.js";
+import { readAndCheck } from "../policy/off-loop.js";
+import { compileChecked } from "../policy/set.js";
 import type { CompiledPolicySet } from "../../grammar/compile.js";
 import type { ScriptLimits } from "../types.js";
 
@@ -35,28 +36,30 @@ function unreadableDiagnostic(file: string, message: string): Diagnostic {
 
 /**
  * Reads, checks and compiles the whole set; only a set without errors
- * comes back as `ok`. Files over the size limits are errors; reading,
- * parsing and a first check run in a worker thread (`off-loop.ts`), so
- * the event loop only checks and compiles a set that is clean.
+ * comes back as `ok`. Files over the size limits are errors. Reading,
+ * parsing and checking run in a worker thread (`off-loop.ts`); the event
+ * loop only rebuilds a clean set and compiles it, a slice at a time
+ * (`loopTurns`), so a reload never holds the API or a round for long.
  */
 export async function loadEngineSet(paths: readonly string[], params: readonly string[], scriptLimits: ScriptLimits, sizeLimits: PolicySizeLimits, log?: Logger): Promise<LoadResult> {
+  const pause = loopTurns();
   let offLoop;
   try {
-    offLoop = await readAndParse(paths, sizeLimits, scriptLimits);
+    offLoop = await readAndCheck(paths, sizeLimits, scriptLimits, pause);
   } catch (e) {
     return { ok: false, diagnostics: [unreadableDiagnostic(paths.join(", "), (e as Error).message)] };
   }
-  const { read, parsed } = offLoop;
+  const { read, checked } = offLoop;
   if (read.unreadable.length > 0) return { ok: false, diagnostics: read.unreadable.map(unusableDiagnostic) };
   if (read.sources.length === 0) return { ok: false, diagnostics: [unreadableDiagnostic(paths.join(", "), "no .policy files found")] };
   // Checked with errors in the worker: refused without touching the loop.
-  if (parsed === null) return { ok: false, diagnostics: offLoop.diagnostics.filter((d) => d.severity === "error") };
-  const sources = read.sources.map((s, i) => ({ ...s, parsed: parsed[i]! }));
-  const result = await loadPolicySet(sources, {
+  if (checked === null) return { ok: false, diagnostics: offLoop.diagnostics.filter((d) => d.severity === "error") };
+  const result = await compileChecked(read.sources, checked, offLoop.diagnostics, {
     params: [...params],
     // The engine's params come from its config file, not from a flag.
     paramSource: "config params",
     scriptLimits,
+    pause,
     ...(log ? { log: (policy: string, message: string) => log.info({ policy }, `script (${policy}): ${message}`) } : {}),
   });
   const errors = result.diagnostics.filter((d) => d.severity === "error");

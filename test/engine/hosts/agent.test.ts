@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, afterAll, beforeAll } from "vitest";
+import { pino } from "pino";
 import { startAgent, type RunningAgent, buildAgentApp } from "../../../engine/hosts/agent/server.js";
 import { ManualClock } from "../../../engine/hosts/drivers/sim/clock.js";
 import { SimDriver, type SimHostOptions } from "../../../engine/hosts/drivers/sim/index.js";
@@ -227,6 +228,34 @@ describe("agent routes", () => {
     expect(JSON.parse(readFileSync(join(storage, "db.json"), "utf8")).host).toBe("h2");
     // A second restart of the same VM is refused: it already runs here.
     expect((await call(here.url, "POST", "/restarts", { vm: "db", from: "h1" })).json.error).toBe("VM db already runs on h2");
+  });
+
+  it("a sim agent started again with its VM list leaves out a VM whose shared-storage record names another host (it migrated away meanwhile), and logs why", async () => {
+    const storage = mkdtempSync(join(tmpdir(), "vmpolicy-storage-"));
+    dirs.push(storage);
+    const clock = new ManualClock();
+    const r1: SimHostOptions = { name: "r1", cpus: 2, mem: 4096, vms: [{ name: "g1", mem: 512 }, { name: "g2", mem: 512 }], storage, clock, migrationRate: 512 };
+    const first = await agent(r1);
+    const r2 = await agent({ name: "r2", cpus: 2, mem: 4096, storage, clock });
+    const m = await call(first.url, "POST", "/migrations", { vm: "g1", to: { name: "r2", url: r2.url } });
+    clock.advance(1000);
+    expect(await settle(first.url, m.json.id)).toEqual({ state: "completed" });
+    const record = (vm: string) => JSON.parse(readFileSync(join(storage, `${vm}.json`), "utf8")) as { host: string; generation: number };
+    expect([record("g1").host, record("g1").generation]).toEqual(["r2", 2]);
+    await first.close();
+    running.splice(running.indexOf(first), 1);
+
+    // The same command line again (`vmpolicy agent --driver sim --name r1 --vms g1:512,g2:512 --storage …`).
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(`${JSON.parse(line).level === 40 ? "warn" : "info"} ${JSON.parse(line).msg}`) });
+    const again = await startAgent({ driver: new SimDriver(r1), listen: "127.0.0.1:0", logger });
+    running.push(again);
+    expect((await call(again.url, "GET", "/facts")).json.vms.map((v: { name: string }) => v.name)).toEqual(["g2"]);
+    expect((await call(r2.url, "GET", "/facts")).json.vms.map((v: { name: string }) => v.name)).toEqual(["g1"]);
+    expect(lines.filter((l) => l.includes("g1"))).toEqual(["warn not starting g1: shared storage names r2 as its host (generation 2)"]);
+    // The record is untouched; g2's (naming r1) is claimed again.
+    expect([record("g1").host, record("g1").generation]).toEqual(["r2", 2]);
+    expect([record("g2").host, record("g2").generation]).toEqual(["r1", 2]);
   });
 
   it("answers bad bodies with 400 and a message naming the field", async () => {

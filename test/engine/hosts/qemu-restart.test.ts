@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -158,5 +158,28 @@ describe.skipIf(!HAVE_QEMU)("qemu agent restarts", () => {
     cleanup.push(() => holder.close());
     await expect(QemuDriver.create(options)).rejects.toThrow(new RegExp(`^a QEMU for ${g} already runs \\(pid \\d+, [^)]+\\) without being this agent's; not starting a second one$`));
     expect(qemus(g)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!HAVE_QEMU)("one agent per run dir (processes)", () => {
+  it("a second agent on a run dir in use exits 1 naming the dir and the holder's pid; after the holder is killed with -9 the lock is taken over, and SIGTERM releases it", async () => {
+    const root = workDir();
+    const runDir = join(root, "run-l1");
+    const lock = join(runDir, "agent.lock");
+    const first = await cliAgent(root, "l1", []);
+    expect(JSON.parse(readFileSync(lock, "utf8"))).toMatchObject({ pid: first.child.pid, host: "l1" });
+    await expect(cliAgent(root, "l1", [])).rejects.toThrow(
+      `agent l1 exited 1: vmpolicy agent: the run dir ${runDir} is in use by another agent (pid ${first.child.pid}, host l1; ${lock}): ` +
+        "two agents on one run dir would both adopt its guests; stop that agent or give this one another --run-dir\n",
+    );
+    expect((await new AgentClient({ url: first.url }).facts()).name).toBe("l1"); // the first runs on
+
+    await stop(first, "SIGKILL"); // its lock stays behind, naming a pid that is gone
+    expect(JSON.parse(readFileSync(lock, "utf8")).pid).toBe(first.child.pid);
+    const second = await cliAgent(root, "l1", []);
+    expect(second.lines.some((l) => l.includes(`took over ${lock} from agent pid ${first.child.pid} (l1), which is gone`))).toBe(true);
+    expect(JSON.parse(readFileSync(lock, "utf8")).pid).toBe(second.child.pid);
+    expect(await stop(second, "SIGTERM")).toBe(0);
+    expect(existsSync(lock)).toBe(false);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { loadSimConfig, parseVmsFlag } from "../../../engine/hosts/drivers/sim/c
 import { SimWorkload, fairShare } from "../../../engine/hosts/drivers/sim/workload.js";
 import { mulberry32 as seededRandom } from "../../../engine/rng.js";
 import { SimDriver } from "../../../engine/hosts/drivers/sim/index.js";
+import { SimStorage } from "../../../engine/hosts/drivers/sim-storage.js";
 
 function writeTemp(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "vmpolicy-sim-dom0-")), "host.yaml");
@@ -135,6 +136,25 @@ describe("SimDriver", () => {
     await expect(d.acceptIncoming({ ...def, name: "a", mem: 1 }, "h2")).rejects.toThrow("VM a already runs on h1");
     d.setState("maintenance");
     await expect(d.acceptIncoming({ ...def, mem: 1 }, "h2")).rejects.toThrow("host h1 is maintenance and takes no VMs");
+  });
+
+  it("takes an incoming VM only when its shared-storage record names the source, this host or nobody", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmpolicy-sim-"));
+    try {
+      const storage = new SimStorage(dir);
+      const def = { name: "g1", mem: 1, vcpus: 1, labels: {}, pinned: false, host: "h3" };
+      storage.write(def);
+      const d = new SimDriver({ name: "h2", cpus: 1, mem: 1000, storage: dir, clock: new ManualClock() });
+      // g1 runs on h3 by the record: h1 cannot hand it over (a stale copy), and nothing changes.
+      await expect(d.acceptIncoming({ ...def, host: "h1" }, "h1")).rejects.toThrow(new DriverError(409, "shared storage names h3 as the host of g1 (generation 1)"));
+      expect(d.vmNames()).toEqual([]);
+      expect(storage.read("g1")).toMatchObject({ host: "h3", generation: 1 });
+      await d.acceptIncoming({ ...def, host: "h3" }, "h3");
+      expect(d.vmNames()).toEqual(["g1"]);
+      expect(storage.read("g1")).toMatchObject({ host: "h2", generation: 2 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a host whose initial VMs do not fit its memory", () => {

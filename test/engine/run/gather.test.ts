@@ -62,10 +62,13 @@ describe("engine: assembling the snapshot", () => {
   });
 
   it("feeds in-flight actions and recent moves, and counts a VM seen on both hosts mid-flight on its destination", async () => {
-    const cluster = await t.startCluster([
-      { name: "h1", vms: ["a1", "a2"] },
-      { name: "h2", vms: ["a1", "b1"] }, // a1 shows on both: the moment of hand-over
-    ]);
+    const cluster = await t.startCluster(
+      [
+        { name: "h1", vms: ["a1", "a2"] },
+        { name: "h2", vms: ["a1", "b1"] }, // a1 shows on both: the moment of hand-over
+      ],
+      { sharedStorage: false }, // its record would keep h2 from starting the second a1
+    );
     const { log } = testLogger();
     const tracker = new HostTracker(cluster.hosts, new HttpAgents(null, 300), new CpuSmoother(60), log, 30_000, Date.now(), { onDown: () => {}, onUp: () => {} });
     await tracker.gather();

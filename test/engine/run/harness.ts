@@ -43,7 +43,10 @@ export interface TestCluster {
  * Starts one sim agent per spec, sharing a fixed workload (busy VMs want
  * `busyDemand` each) and a shared storage folder for restarts.
  */
-export async function startCluster(specs: readonly HostSpec[], options: { busyDemand?: number; vmMem?: number; migrationRate?: number } = {}): Promise<TestCluster> {
+export async function startCluster(
+  specs: readonly HostSpec[],
+  options: { busyDemand?: number; vmMem?: number; migrationRate?: number; /** false: the agents get no storage (a misconfigured cluster, where nothing stops two copies of a VM) */ sharedStorage?: boolean } = {},
+): Promise<TestCluster> {
   const storage = mkdtempSync(join(tmpdir(), "vmpolicy-test-storage-"));
   const workload = new SimWorkload({ clock: systemClock, period: 0, busyDemand: options.busyDemand ?? 50 });
   const agents: RunningAgent[] = [];
@@ -55,7 +58,7 @@ export async function startCluster(specs: readonly HostSpec[], options: { busyDe
       mem: s.mem ?? 65536,
       vms: s.vms.map((v) => ({ name: v.replace(/\*$/, ""), mem: options.vmMem ?? 256, busy: !v.endsWith("*") })),
       workload,
-      storage,
+      ...(options.sharedStorage === false ? {} : { storage }),
       migrationRate: options.migrationRate ?? 1_000_000,
     });
     drivers.set(s.name, driver);

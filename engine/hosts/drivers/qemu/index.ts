@@ -34,6 +34,7 @@ const INCOMING_POLL_MS = 200;
 const INCOMING_SETTLE_MS = 10_000;
 import type { QmpClient } from "./qmp.js";
 import { SimStorage, type VmRecord } from "../sim-storage.js";
+import { lockRunDir, type RunDirLock } from "./run-dir-lock.js";
 import { checkDestination } from "../destination.js";
 
 /** A migration URI as `prepareIncoming` makes it: `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 one. */
@@ -94,6 +95,8 @@ export class QemuDriver implements Driver {
   /** CPU measured on the agent's own clock, so asking for facts does not change them. */
   private readonly window: CpuWindow;
   private readonly sampler: NodeJS.Timeout;
+  /** `RUNDIR/agent.lock`, held from construction to `close`. */
+  private readonly runDirLock: RunDirLock;
 
   private constructor(private readonly options: QemuHostOptions) {
     this.name = options.name;
@@ -101,8 +104,17 @@ export class QemuDriver implements Driver {
     this.mem = options.mem ?? Math.max(0, Math.floor(totalmem() / 1048576) - 1024);
     this.labels = { ...(options.labels ?? {}) };
     mkdirSync(options.runDir, { recursive: true });
-    writeBootImages(options.runDir);
-    if (options.storage) this.storage = new SimStorage(options.storage);
+    // Before anything in the run dir is touched: a second agent on it would adopt the same guests.
+    this.runDirLock = lockRunDir(options.runDir, options.name);
+    const dead = this.runDirLock.tookOverFrom;
+    if (dead) this.context.log("warn", `took over ${this.runDirLock.path} from agent pid ${dead.pid}${dead.host ? ` (${dead.host})` : ""}, which is gone`);
+    try {
+      writeBootImages(options.runDir);
+      if (options.storage) this.storage = new SimStorage(options.storage);
+    } catch (e) {
+      this.runDirLock.release();
+      throw e;
+    }
     this.window = new CpuWindow({ windowMs: options.windowMs, graceMs: options.graceMs });
     this.sampleCpu();
     this.sampler = setInterval(() => this.sampleCpu(), options.sampleMs ?? 1000);
@@ -455,8 +467,12 @@ export class QemuDriver implements Driver {
     this.closed = true;
     clearInterval(this.sampler);
     const guests = [...this.vms.values(), ...this.incoming.values()];
-    if (this.options.stopGuestsOnClose) await Promise.all(guests.map((v) => v.stop()));
-    else for (const v of guests) v.release();
+    try {
+      if (this.options.stopGuestsOnClose) await Promise.all(guests.map((v) => v.stop()));
+      else for (const v of guests) v.release();
+    } finally {
+      this.runDirLock.release();
+    }
   }
 
   /** What `adoptLeftGuests` may do to this driver while it is being created. */

@@ -14,7 +14,7 @@ import type { HostStateName } from "../../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
 import { type OperationEntry, OperationLog } from "../operations.js";
 import { type Clock, systemClock } from "./clock.js";
-import { SimStorage, VM_NAME_PATTERN } from "../sim-storage.js";
+import { SimStorage, VM_NAME_PATTERN, type VmRecord } from "../sim-storage.js";
 import { checkDestination } from "../destination.js";
 import { SimWorkload, fairShare } from "./workload.js";
 
@@ -85,7 +85,9 @@ export class SimDriver implements Driver {
   private readonly dom0: number;
   private readonly vms = new Map<string, SimVm>();
   private readonly ops = new OperationLog<Operation>();
-  private context: AgentContext = { url: "", log: () => {} };
+  /** What the driver logged before the agent bound it (the start-up's refusals), passed on at `bind`. */
+  private readonly early: Parameters<AgentContext["log"]>[] = [];
+  private context: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
   private closed = false;
 
   constructor(options: SimHostOptions) {
@@ -107,14 +109,35 @@ export class SimDriver implements Driver {
     if (options.storage) this.storage = new SimStorage(options.storage);
     const needed = (options.vms ?? []).reduce((sum, v) => sum + v.mem, 0);
     if (needed > this.mem) throw new Error(`the VMs of ${this.name} need ${needed} MiB but the host has ${this.mem} MiB`);
+    const listed = new Set<string>();
     for (const spec of options.vms ?? []) {
-      if (this.vms.has(spec.name)) throw new Error(`VM ${spec.name} is listed twice on ${this.name}`);
-      this.place({ name: spec.name, mem: spec.mem, vcpus: spec.vcpus ?? 1, labels: { ...(spec.labels ?? {}) }, pinned: spec.pinned ?? false }, spec.busy ?? true);
+      if (listed.has(spec.name)) throw new Error(`VM ${spec.name} is listed twice on ${this.name}`);
+      listed.add(spec.name);
+      this.startListed({ name: spec.name, mem: spec.mem, vcpus: spec.vcpus ?? 1, labels: { ...(spec.labels ?? {}) }, pinned: spec.pinned ?? false }, spec.busy ?? true);
+    }
+  }
+
+  /**
+   * Starts a VM of the host's initial list, as the qemu driver does: only
+   * when its shared-storage record is absent or names this host. A record
+   * naming another host (the VM migrated or was restarted there while this
+   * agent was away) is the authority: the VM is left out and the log says why.
+   */
+  private startListed(def: Omit<VmDefinition, "host">, busy: boolean): void {
+    let why: string | null = null;
+    const elsewhere = (current: VmRecord | undefined) =>
+      (why = current === undefined || current.host === this.name ? null : `not starting ${def.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+    try {
+      this.placeRecorded(def, busy, elsewhere);
+    } catch (e) {
+      if (why === null) throw e;
+      this.context.log("warn", why, { vm: def.name });
     }
   }
 
   bind(context: AgentContext): void {
     this.context = context;
+    for (const entry of this.early.splice(0)) context.log(...entry);
   }
 
   async facts(): Promise<AgentFacts> {
@@ -220,9 +243,12 @@ export class SimDriver implements Driver {
     if (this.vms.has(vmName)) throw new DriverError(409, `VM ${vmName} already runs on ${this.name}`);
     const def = this.storage.read(vmName);
     if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
-    if (def.host !== from) throw new DriverError(409, `VM ${vmName} last ran on ${def.host}, not ${from}: refusing to start a second copy`);
+    // Checked again under the record's lock, so of two hosts restarting it one wins.
+    const lastRanOn = (current: VmRecord | undefined) => (current?.host === from ? null : `VM ${vmName} last ran on ${current?.host}, not ${from}: refusing to start a second copy`);
+    const refused = lastRanOn(def);
+    if (refused) throw new DriverError(409, refused);
     this.admit(def);
-    this.place(def, def.extra?.busy === true);
+    this.placeRecorded(def, def.extra?.busy === true, lastRanOn);
     const id = randomUUID();
     const status: OperationStatus = { state: "completed" };
     this.ops.add(id, { kind: "restart", vm: vmName, status });
@@ -233,7 +259,10 @@ export class SimDriver implements Driver {
   async acceptIncoming(def: VmDefinition, from: string): Promise<void> {
     if (this.vms.has(def.name)) throw new DriverError(409, `VM ${def.name} already runs on ${this.name}`);
     this.admit(def);
-    this.place(def, def.extra?.busy === true);
+    // It arrives from `from`: the record may name that host (or none, or this one), never a third.
+    this.placeRecorded(def, def.extra?.busy === true, (current) =>
+      current === undefined || current.host === this.name || current.host === from ? null : `shared storage names ${current.host} as the host of ${def.name} (generation ${current.generation})`,
+    );
     this.context.log("info", `incoming: ${def.name} from ${from} now runs on ${this.name}`, { vm: def.name, from });
   }
 
@@ -260,11 +289,17 @@ export class SimDriver implements Driver {
     if (def.mem > this.memFree) throw new DriverError(409, `not enough memory on ${this.name} for ${def.name}: needs ${def.mem} MiB, has ${this.memFree} MiB free`);
   }
 
-  private place(def: Omit<VmDefinition, "host">, busy: boolean): void {
+  /**
+   * Claims `def`'s shared-storage record for this host (`SimStorage.claim`:
+   * under the record's lock, generation + 1) unless `refuse`, shown the
+   * current record, says why not (thrown as a 409), then runs it here.
+   * Claimed first, so a refused VM never touches a shared workload.
+   */
+  private placeRecorded(def: Omit<VmDefinition, "host">, busy: boolean, refuse: (current: VmRecord | undefined) => string | null): void {
     const vm: SimVm = { name: def.name, mem: def.mem, vcpus: def.vcpus, labels: { ...def.labels }, pinned: def.pinned };
+    this.storage?.claim({ ...this.definition(vm), extra: { busy } }, refuse);
     this.vms.set(vm.name, vm);
     this.workload.add(vm.name, busy, this.name);
-    this.storage?.write(this.definition(vm));
   }
 
   private definition(vm: SimVm): VmDefinition {
