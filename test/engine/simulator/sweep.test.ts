@@ -101,10 +101,11 @@ describe("simulator with the real planner", () => {
     const one = paired(1);
     expect(mean(one.cslbVsStatic) + ci95HalfWidth(one.cslbVsStatic)).toBeLessThan(0);
     expect(mean(one.costVsStatic) + ci95HalfWidth(one.costVsStatic)).toBeGreaterThanOrEqual(0);
-    // It gets there by not migrating when loads change faster than a migration pays back.
-    expect(one.migrations[1]!).toBeLessThan(one.migrations[0]! / 10);
-    // It waits until an imbalance has lasted long enough to be worth 31 s of migration, and pays for the wait:
-    // −0.96 ± 0.57 % against CSLB here (docs/simulation.md), still well above static.
+    // It gets there by not migrating when loads change faster than a migration pays back
+    // (4.8 migrations per hour against CSLB's 50.9 on these seeds).
+    expect(one.migrations[1]!).toBeLessThan(one.migrations[0]! / 5);
+    // It waits until the VMs that just changed have lasted long enough for 31 s of migration to pay, and pays
+    // for the wait: −0.43 ± 0.31 % against CSLB here (docs/simulation.md), still well above static.
     const long = paired(64);
     expect(mean(long.costVsStatic)).toBeGreaterThan(1);
     expect(mean(long.costVsCslb)).toBeGreaterThan(-2);
