@@ -132,12 +132,23 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     process.stderr.write(`vmpolicy simulate: note: --repeat ${repeats} is not a multiple of the ${benchVms} benchmark VMs, so not every starting placement is equally represented\n`);
   const contestants: Contestant[] = [{ name: "static", set: null }];
   const paths = options.policy ?? (options.static ? [] : ["policies/cslb.policy"]);
+  // POLICY.NAME=VALUE goes to the set that declares POLICY only (cslb_cost.link must not fail on cslb's set).
+  const params = options.param ?? [];
+  const policyOf = (arg: string) => /^\s*([^=.]+)\.[^=]*=/.exec(arg)?.[1]?.trim() ?? null;
+  const claimed = new Set<string>();
   try {
     for (const path of paths) {
       const read = await readPolicySources([path], { defaulted: options.policy === undefined });
       if (!read.ok) return usage(read.unreadable.map((u) => `cannot read ${u.path}: ${u.message}`).join("; "));
       if (read.sources.length === 0) return usage(`no .policy files in ${path}`);
-      const loaded = await loadPolicySet(read.sources, { params: options.param ?? [] });
+      let loaded = await loadPolicySet(read.sources, { params: params.filter((a) => policyOf(a) === null) });
+      const names = new Set(loaded.policies.map((p) => p.name));
+      const mine = params.filter((a) => policyOf(a) === null || names.has(policyOf(a)!));
+      if (loaded.set !== null && mine.length > params.filter((a) => policyOf(a) === null).length) {
+        loaded.set.dispose();
+        loaded = await loadPolicySet(read.sources, { params: mine });
+      }
+      for (const a of mine) claimed.add(a);
       if (loaded.set === null) {
         const texts = new Map(read.sources.map((s) => [s.file, s.text]));
         process.stderr.write(renderDiagnostics(loaded.diagnostics.filter((d) => d.severity === "error"), texts, { color: useColor(process.stderr) }));
@@ -146,6 +157,8 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
       const name = loaded.policies.map((p) => p.name).join("+");
       contestants.push({ name: contestants.some((c) => c.name === name) ? `${name}#${contestants.length}` : name, set: loaded.set });
     }
+    const unclaimed = params.filter((a) => !claimed.has(a));
+    if (unclaimed.length > 0) return usage(`--param ${unclaimed[0]}: no simulated policy is named ${policyOf(unclaimed[0]!)} (policies: ${contestants.slice(1).map((c) => c.name).join(", ") || "none"})`);
 
     if (options.paired) {
       const rows = runPaired({ scenario, contestants: contestants.slice(1), iterations, repeats, seed });

@@ -65,6 +65,19 @@ describe("vmpolicy simulate", () => {
     expect(simulate("--paired", "--static").err).toBe("vmpolicy simulate: --paired compares policies with static placement: give policies, and no --chart\n");
   });
 
+  it("--param POLICY.NAME=VALUE goes only to the set that declares POLICY", () => {
+    const args = ["--scenario", "docs/examples/slow-link.yaml", "--iterations", "1", "--repeat", "9", "--duration", "5m", "--json", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy"];
+    const rows = (r: ReturnType<typeof simulate>) => JSON.parse(r.out).rows as { policy: string; migrations: number; runs: number }[];
+    const told = simulate(...args, "--param", "cslb_cost.link=11.9");
+    expect([told.code, told.err]).toEqual([0, ""]);
+    const plain = rows(simulate(...args));
+    // CSLB is untouched; cslb-cost, told its link is ten times slower, migrates less.
+    expect(rows(told)[1]).toEqual(plain[1]);
+    expect(rows(told)[2]!.migrations).toBeLessThan(plain[2]!.migrations);
+    const none = simulate(...args, "--param", "cslbx.band=3");
+    expect([none.code, none.err]).toEqual([2, "vmpolicy simulate: --param cslbx.band=3: no simulated policy is named cslbx (policies: cslb, cslb_cost)\n"]);
+  });
+
   it("warns about a policy whose plans have errors and counts them per run", () => {
     const file = join(tmp, "broken.policy");
     writeFileSync(
