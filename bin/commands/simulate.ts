@@ -15,6 +15,7 @@ import { parseDuration } from "../../engine/run/config-schema.js";
 import { readPolicySources } from "../../engine/policy/files.js";
 import { loadPolicySet } from "../../engine/policy/set.js";
 import { renderChart, type ThesisMark } from "../../engine/simulator/chart-svg.js";
+import { renderPaired, runPaired } from "../../engine/simulator/paired.js";
 import { renderTable } from "../../engine/simulator/report-table.js";
 import { loadScenarioFile, MAX_SCENARIO_SECONDS } from "../../engine/simulator/scenario-load.js";
 import { thesisScenario, type Scenario } from "../../engine/simulator/scenario.js";
@@ -37,6 +38,7 @@ export interface SimulateOptions {
   chart?: string;
   thesis?: string | boolean;
   markdown?: boolean;
+  paired?: boolean;
 }
 
 const DEFAULT_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -60,6 +62,7 @@ export function registerSimulate(program: Command): void {
     .option("--chart <file.svg>", "write an SVG chart of completed runs against log2(iterations)")
     .option("--thesis [table]", "compare with the thesis's Table 5.1 … 5.8 or 6.1 (default all): thesis value, model mean and 95% CI, both baselines, a verdict per cell")
     .option("--markdown", "with --thesis: print docs/thesis-comparison.md (comparison, constants, spurious migrations, sensitivity)")
+    .option("--paired", "each policy's change in runs against static and against the first policy, on the same seeds: mean ± 95% CI of the paired differences")
     .addHelpText(
       "after",
       "\nStatic placement is always compared unless only --static is given. Rows with policy \"static\" have no engine.\nExit status: 0 done, 1 bad scenario or policy set, 2 usage error or unreadable file.",
@@ -104,6 +107,8 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     return runThesis({ which, repeats, seed, json: options.json === true, markdown: options.markdown === true, policy: options.policy?.[0] ?? "policies/cslb.policy" });
   }
   if (options.markdown) return usage("--markdown goes with --thesis");
+  if (options.paired && (options.chart !== undefined || (options.static && options.policy === undefined)))
+    return usage("--paired compares policies with static placement: give policies, and no --chart");
 
   let scenario: Scenario = thesisScenario();
   if (options.scenario !== undefined) {
@@ -127,12 +132,23 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
     process.stderr.write(`vmpolicy simulate: note: --repeat ${repeats} is not a multiple of the ${benchVms} benchmark VMs, so not every starting placement is equally represented\n`);
   const contestants: Contestant[] = [{ name: "static", set: null }];
   const paths = options.policy ?? (options.static ? [] : ["policies/cslb.policy"]);
+  // POLICY.NAME=VALUE goes to the set that declares POLICY only (cslb_cost.link must not fail on cslb's set).
+  const params = options.param ?? [];
+  const policyOf = (arg: string) => /^\s*([^=.]+)\.[^=]*=/.exec(arg)?.[1]?.trim() ?? null;
+  const claimed = new Set<string>();
   try {
     for (const path of paths) {
       const read = await readPolicySources([path], { defaulted: options.policy === undefined });
       if (!read.ok) return usage(read.unreadable.map((u) => `cannot read ${u.path}: ${u.message}`).join("; "));
       if (read.sources.length === 0) return usage(`no .policy files in ${path}`);
-      const loaded = await loadPolicySet(read.sources, { params: options.param ?? [] });
+      let loaded = await loadPolicySet(read.sources, { params: params.filter((a) => policyOf(a) === null) });
+      const names = new Set(loaded.policies.map((p) => p.name));
+      const mine = params.filter((a) => policyOf(a) === null || names.has(policyOf(a)!));
+      if (loaded.set !== null && mine.length > params.filter((a) => policyOf(a) === null).length) {
+        loaded.set.dispose();
+        loaded = await loadPolicySet(read.sources, { params: mine });
+      }
+      for (const a of mine) claimed.add(a);
       if (loaded.set === null) {
         const texts = new Map(read.sources.map((s) => [s.file, s.text]));
         process.stderr.write(renderDiagnostics(loaded.diagnostics.filter((d) => d.severity === "error"), texts, { color: useColor(process.stderr) }));
@@ -141,7 +157,14 @@ export async function runSimulate(options: SimulateOptions): Promise<number> {
       const name = loaded.policies.map((p) => p.name).join("+");
       contestants.push({ name: contestants.some((c) => c.name === name) ? `${name}#${contestants.length}` : name, set: loaded.set });
     }
+    const unclaimed = params.filter((a) => !claimed.has(a));
+    if (unclaimed.length > 0) return usage(`--param ${unclaimed[0]}: no simulated policy is named ${policyOf(unclaimed[0]!)} (policies: ${contestants.slice(1).map((c) => c.name).join(", ") || "none"})`);
 
+    if (options.paired) {
+      const rows = runPaired({ scenario, contestants: contestants.slice(1), iterations, repeats, seed });
+      process.stdout.write(options.json ? JSON.stringify({ paired: rows }, null, 2) + "\n" : renderPaired(rows));
+      return 0;
+    }
     const total = iterations.length * contestants.length * repeats;
     const bar = process.stderr.isTTY && total > 20 ? new cliProgress.SingleBar({ stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
     bar?.start(total, 0);

@@ -1,14 +1,15 @@
 /**
  * The human output of `vmpolicy simulate`: one block per `iterations` value
  * with static placement and each policy side by side, laid out like the
- * thesis's Tables 5.5–5.8 (runs ± sd, VM%, Dom0%, Idle%, engine%, migrations),
+ * thesis's Tables 5.5–5.8 (runs ± the half-width of the 95 % confidence
+ * interval of their mean, VM%, Dom0%, Idle%, engine%, migrations),
  * plus the change in runs against static and the ping-pong migrations among them.
  */
 import type { SweepRow } from "./sweep.js";
 
 /** Renders the rows as a fixed-width text table. */
 export function renderTable(rows: readonly SweepRow[]): string {
-  const header = ["iterations", "policy", "runs", "±sd", "vs static", "VM%", "Dom0%", "Idle%", "engine%", "migrations", "ping-pong"];
+  const header = ["iterations", "policy", "runs", "±95%", "vs static", "VM%", "Dom0%", "Idle%", "engine%", "migrations", "ping-pong"];
   const lines: string[][] = [];
   const staticRuns = new Map<number, number>();
   for (const r of rows) if (r.policy === "static") staticRuns.set(r.iterations, r.runs);
@@ -20,7 +21,7 @@ export function renderTable(rows: readonly SweepRow[]): string {
       r.iterations === last ? "" : String(r.iterations),
       r.policy,
       r.runs.toFixed(1),
-      r.runs_sd.toFixed(1),
+      r.ci95.runs.toFixed(1),
       delta,
       r.vm_pct.toFixed(2),
       r.dom0_pct.toFixed(2),

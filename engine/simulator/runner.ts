@@ -12,7 +12,7 @@
 import type { CompiledPolicySet } from "../../grammar/compile-types.js";
 import { CpuSmoother } from "../run/smoothing.js";
 import { planRound } from "../plan/index.js";
-import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type PlanError, type PlanSettings } from "../types.js";
+import { DEFAULT_PLAN_SETTINGS, type Facts, type HostFact, type Plan, type PlanError, type PlanSettings } from "../types.js";
 import { ClusterModel } from "./model.js";
 import type { Scenario } from "./scenario.js";
 
@@ -32,13 +32,28 @@ export interface RunResult {
   readonly plan_errors: number;
 }
 
+/** What a round saw and planned, for probes that study a policy's decisions (docs/examples/horizon-probe.mjs). */
+export interface RoundRecord {
+  readonly model: ClusterModel;
+  readonly facts: Facts;
+  readonly plan: Plan;
+}
+
 /**
  * Runs one simulation; `set` null is static placement (no engine at all).
- * `stratum`: see `initialBusy`. `onPlanError` hears each error a round's plan lists.
+ * `stratum`: see `initialBusy`. `onPlanError` hears each error a round's plan lists;
+ * `onRound` sees every round's facts and plan before its migrations start.
  */
-export function simulateOnce(scenario: Scenario, set: CompiledPolicySet | null, seed: number, stratum?: number, onPlanError?: (error: PlanError) => void): RunResult {
+export function simulateOnce(
+  scenario: Scenario,
+  set: CompiledPolicySet | null,
+  seed: number,
+  stratum?: number,
+  onPlanError?: (error: PlanError) => void,
+  onRound?: (round: RoundRecord) => void,
+): RunResult {
   const model = new ClusterModel(scenario, seed, set !== null, stratum);
-  const engine = set === null ? null : new EngineDriver(model, set, onPlanError);
+  const engine = set === null ? null : new EngineDriver(model, set, onPlanError, onRound);
   const steps = Math.round(scenario.duration / scenario.step);
   const interval = scenario.engine.interval;
   let nextRound = interval;
@@ -81,6 +96,7 @@ class EngineDriver {
     private readonly model: ClusterModel,
     private readonly set: CompiledPolicySet,
     private readonly onPlanError?: (error: PlanError) => void,
+    private readonly onRound?: (round: RoundRecord) => void,
   ) {
     const e = model.scenario.engine;
     this.smoother = new CpuSmoother(e.smoothing);
@@ -90,7 +106,9 @@ class EngineDriver {
   }
 
   round(): void {
-    const plan = planRound(this.set, this.facts(), this.settings);
+    const facts = this.facts();
+    const plan = planRound(this.set, facts, this.settings);
+    this.onRound?.({ model: this.model, facts, plan });
     this.planErrors += plan.errors.length;
     for (const e of plan.errors) this.onPlanError?.(e);
     for (const action of plan.actions) {

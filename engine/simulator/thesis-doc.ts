@@ -9,7 +9,7 @@ import { BENCHMARK_CONSTANTS, BENCHMARK_SOURCES, CALIBRATION, CALIBRATION_SOURCE
 import type { ComparisonTable } from "./thesis-compare.js";
 import { renderThesisMarkdown } from "./thesis-report.js";
 import { renderSensitivity, type SensitivityRow } from "./sensitivity.js";
-import { THESIS_BENCHMARKS } from "./thesis-tables.js";
+import { PAGES_NOTE, THESIS_BENCHMARKS } from "./thesis-tables.js";
 
 export interface ThesisDocInput {
   readonly command: string;
@@ -31,6 +31,7 @@ export function renderThesisDoc(input: ThesisDocInput): string {
     "Every thesis cell below is read from `engine/simulator/thesis-tables.ts` (Wilcox 2009, Tables 5.1–5.8 and 6.1, with",
     "table and page); every model cell is a mean over seeded repeats with the half-width of its 95 % confidence interval.",
     "Dynamic rows run `policies/cslb.policy` (band 10); static rows run no engine at all.",
+    PAGES_NOTE,
     "",
   );
   out.push("## Constants and assumptions", "", "| constant | value | source |", "| --- | ---: | --- |");

@@ -7,10 +7,23 @@
  * (percent columns without the "%"); oddities of the source are kept and
  * named in each table's `notes`, never corrected.
  *
- * Pages: the transcription has no page breaks, so `pages` is the page range
- * of the section that holds the table, from the thesis's table of contents
- * (5.1 p. 29, 5.2 p. 31, 5.3 p. 35, chapter 6 p. 41, 6.3 p. 45, 6.4 p. 47).
+ * Pages: see `PAGES_NOTE` — why each table's `pages` is a range.
  */
+
+/**
+ * Why `pages` is a range and not a table's own page. The reference text was
+ * searched for page evidence and has none: no form feeds, no running page
+ * numbers or headers, no list of tables — only the table of contents, which
+ * gives the page where each section starts. So `pages` is the range of the
+ * section that holds the table (from its first page to the page before the
+ * next section: 5.1 p. 29, 5.2 p. 31, 5.3 p. 35, chapter 6 p. 41, 6.3 p. 45,
+ * 6.4 p. 47); the table is on one of those pages. Tables 5.6–5.8 come after
+ * the heading of 5.3 in the text (floats placed after the section they are
+ * cited from), hence 35–40.
+ */
+export const PAGES_NOTE =
+  "Pages are ranges: the reference text has no page breaks, page numbers or list of tables, only the table of contents, " +
+  "so each table's pages are those of the section that holds it (from the contents: 5.1 p. 29, 5.2 p. 31, 5.3 p. 35, 6.3 p. 45, 6.4 p. 47).";
 
 export type ThesisBenchmark = "gap" | "gcc" | "mesa" | "vpr";
 export const THESIS_BENCHMARKS: readonly ThesisBenchmark[] = ["gap", "gcc", "mesa", "vpr"];

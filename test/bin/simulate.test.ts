@@ -43,9 +43,39 @@ describe("vmpolicy simulate", () => {
     const r = simulate("--iterations", "8", "--repeat", "9", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy");
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±sd\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations\s+ping-pong$/);
+    expect(lines[0]).toMatch(/^iterations\s+policy\s+runs\s+±95%\s+vs static\s+VM%\s+Dom0%\s+Idle%\s+engine%\s+migrations\s+ping-pong$/);
     expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 1 : 0])).toEqual(["static", "cslb", "cslb_cost"]);
     expect(lines[3]).toMatch(/[+-]\d+\.\d%/);
+    // The ± column is the 95% CI of the mean, as the JSON's ci95.runs (not the spread of runs).
+    const json = simulate("--iterations", "8", "--repeat", "9", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy", "--json");
+    const ci = (JSON.parse(json.out).rows as { ci95: { runs: number } }[]).map((x) => x.ci95.runs.toFixed(1));
+    expect(lines.slice(2).map((l) => l.split(/\s+/).filter(Boolean)[l.startsWith("8") ? 3 : 2])).toEqual(ci);
+  });
+
+  it("--paired runs static and every policy on the same seeds: a policy against itself differs by exactly 0", () => {
+    const args = ["--paired", "--iterations", "4", "--repeat", "9", "--duration", "10m", "--policy", "policies/cslb.policy", "--policy", "policies/cslb.policy"];
+    const r = simulate(...args, "--json");
+    expect([r.code, r.err]).toEqual([0, ""]);
+    const rows = JSON.parse(r.out).paired as { policy: string; vs_static: { mean: number; ci95: number }; vs_first?: unknown; repeats: number }[];
+    expect(rows.map((x) => [x.policy, x.repeats, x.vs_first])).toEqual([["cslb", 9, undefined], ["cslb#2", 9, { mean: 0, ci95: 0 }]]);
+    expect(rows[1]!.vs_static).toEqual(rows[0]!.vs_static);
+    expect(rows[0]!.vs_static.ci95).toBeGreaterThan(0);
+    const text = simulate(...args);
+    expect(text.out.split("\n")[0]).toMatch(/^iterations\s+policy\s+vs static\s+vs cslb\s+migrations\/h$/);
+    expect(simulate("--paired", "--static").err).toBe("vmpolicy simulate: --paired compares policies with static placement: give policies, and no --chart\n");
+  });
+
+  it("--param POLICY.NAME=VALUE goes only to the set that declares POLICY", () => {
+    const args = ["--scenario", "docs/examples/slow-link.yaml", "--iterations", "1", "--repeat", "9", "--duration", "5m", "--json", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy"];
+    const rows = (r: ReturnType<typeof simulate>) => JSON.parse(r.out).rows as { policy: string; migrations: number; runs: number }[];
+    const told = simulate(...args, "--param", "cslb_cost.link=11.9");
+    expect([told.code, told.err]).toEqual([0, ""]);
+    const plain = rows(simulate(...args));
+    // CSLB is untouched; cslb-cost, told its link is ten times slower, migrates less.
+    expect(rows(told)[1]).toEqual(plain[1]);
+    expect(rows(told)[2]!.migrations).toBeLessThan(plain[2]!.migrations);
+    const none = simulate(...args, "--param", "cslbx.band=3");
+    expect([none.code, none.err]).toEqual([2, "vmpolicy simulate: --param cslbx.band=3: no simulated policy is named cslbx (policies: cslb, cslb_cost)\n"]);
   });
 
   it("warns about a policy whose plans have errors and counts them per run", () => {

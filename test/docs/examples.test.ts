@@ -22,6 +22,18 @@ describe("the examples in the README and docs/", () => {
     expect(result.served_pct).toBeGreaterThan(90);
   });
 
+  it("docs/examples/horizon-probe.mjs (docs/simulation.md's probe) runs on the built simulator and prints its three figures", () => {
+    const r = spawnSync(process.execPath, ["docs/examples/horizon-probe.mjs", "two-gib", "64", "1"], { encoding: "utf8" });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^two-gib, 64 iterations, 1 repeats: [1-9]\d* migrations planned by CSLB$/);
+    expect(lines.slice(1).map((l) => l.replace(/[\d∞]+|Infinity/g, "N"))).toEqual([
+      "  cslb-cost's horizon, first version: median N s (pN N, pN N)",
+      "  cslb-cost's horizon, now:           median N s (pN N, pN N)",
+      "  next hand-over on either host:      median N s (pN N, pN N); mean N s over the N that came within the run",
+    ]);
+  });
+
   it("the README's my.policy gives the three errors the README shows", () => {
     const readme = readFileSync("README.md", "utf8");
     const block = /Save this as `my.policy`[^\n]*\n\n((?: {4}.*\n|\n)+?)\nand/.exec(readme);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderThesisDoc } from "../../engine/simulator/thesis-doc.js";
-import { THESIS_TABLES } from "../../engine/simulator/thesis-tables.js";
+import { PAGES_NOTE, THESIS_TABLES } from "../../engine/simulator/thesis-tables.js";
 
 const doc = readFileSync("docs/thesis-comparison.md", "utf8");
 
@@ -17,6 +17,10 @@ describe("docs/thesis-comparison.md", () => {
     const constants = page.slice(page.indexOf("## Constants and assumptions"), page.indexOf("## Table by table"));
     expect(constants.length).toBeGreaterThan(500);
     expect(doc).toContain(constants.trimEnd());
+  });
+
+  it("says why its pages are ranges", () => {
+    expect(doc).toContain(PAGES_NOTE);
   });
 
   it("prints every row of every thesis table with the data file's runs", () => {

@@ -3,10 +3,9 @@ import { readFile } from "node:fs/promises";
 import { loadPolicySet } from "../../../engine/policy/set.js";
 import type { CompiledPolicySet } from "../../../grammar/compile-types.js";
 import { runSweep, type SweepRow } from "../../../engine/simulator/sweep.js";
+import { runPaired, type PairedChange } from "../../../engine/simulator/paired.js";
 import { simulateOnce } from "../../../engine/simulator/runner.js";
-import { mixSeed } from "../../../engine/rng.js";
 import { thesisScenario, withIterations } from "../../../engine/simulator/scenario.js";
-import { ci95HalfWidth, mean } from "../../../engine/simulator/stats.js";
 
 const sets: CompiledPolicySet[] = [];
 async function load(path: string): Promise<CompiledPolicySet> {
@@ -82,31 +81,17 @@ describe("simulator with the real planner", () => {
   it("cslb-cost: with 2 GiB guests CSLB loses at 1 iteration and cslb-cost does not; at 64 it keeps most of CSLB's gain (paired, 95% CI)", () => {
     const base = thesisScenario();
     const scenario = { ...base, hosts: base.hosts.map((h) => ({ ...h, mem: 32768 })), vms: base.vms.map((v) => ({ ...v, mem: 2048 })) };
-    const paired = (iterations: number) => {
-      const s = withIterations(scenario, iterations);
-      const d = { costVsStatic: [] as number[], costVsCslb: [] as number[], cslbVsStatic: [] as number[], migrations: [0, 0] };
-      for (let r = 0; r < 9; r++) {
-        const seed = mixSeed(1, r, iterations);
-        const st = simulateOnce(s, null, seed, r);
-        const a = simulateOnce(s, cslb, seed, r);
-        const b = simulateOnce(s, cost, seed, r);
-        d.costVsStatic.push((100 * (b.runs - st.runs)) / st.runs);
-        d.costVsCslb.push((100 * (b.runs - a.runs)) / a.runs);
-        d.cslbVsStatic.push((100 * (a.runs - st.runs)) / st.runs);
-        d.migrations[0]! += a.migrations;
-        d.migrations[1]! += b.migrations;
-      }
-      return d;
-    };
-    const one = paired(1);
-    expect(mean(one.cslbVsStatic) + ci95HalfWidth(one.cslbVsStatic)).toBeLessThan(0);
-    expect(mean(one.costVsStatic) + ci95HalfWidth(one.costVsStatic)).toBeGreaterThanOrEqual(0);
-    // It gets there by not migrating when loads change faster than a migration pays back.
-    expect(one.migrations[1]!).toBeLessThan(one.migrations[0]! / 10);
-    // It waits until an imbalance has lasted long enough to be worth 31 s of migration, and pays for the wait:
-    // −0.96 ± 0.57 % against CSLB here (docs/simulation.md), still well above static.
-    const long = paired(64);
-    expect(mean(long.costVsStatic)).toBeGreaterThan(1);
-    expect(mean(long.costVsCslb)).toBeGreaterThan(-2);
+    const rows = runPaired({ scenario, contestants: [{ name: "cslb", set: cslb }, { name: "cslb_cost", set: cost }], iterations: [1, 64], repeats: 9, seed: 1 });
+    const row = (policy: string, iterations: number) => rows.find((r) => r.policy === policy && r.iterations === iterations)!;
+    const upper = (c: PairedChange) => c.mean + c.ci95;
+    expect(upper(row("cslb", 1).vs_static)).toBeLessThan(0);
+    expect(upper(row("cslb_cost", 1).vs_static)).toBeGreaterThanOrEqual(0);
+    // It gets there by not migrating when loads change faster than a migration pays back
+    // (4.8 migrations per hour against CSLB's 50.9 on these seeds).
+    expect(row("cslb_cost", 1).migrations_per_hour).toBeLessThan(row("cslb", 1).migrations_per_hour / 5);
+    // It waits until the VMs that just changed have lasted long enough for 31 s of migration to pay, and pays
+    // for the wait: −0.43 ± 0.31 % against CSLB here (docs/simulation.md), still well above static.
+    expect(row("cslb_cost", 64).vs_static.mean).toBeGreaterThan(1);
+    expect(row("cslb_cost", 64).vs_first!.mean).toBeGreaterThan(-2);
   }, 120_000);
 });
