@@ -18,6 +18,8 @@ export interface VmFact {
   readonly pinned: boolean;
   /** Smoothed CPU; equals `cpu` when the snapshot carries none. */
   readonly cpu_avg: number;
+  /** Level changes of its CPU per hour, counted by the engine; 0 when the snapshot carries none. */
+  readonly cpu_changes: number;
 }
 
 export interface HostFact {

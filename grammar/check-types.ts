@@ -122,6 +122,7 @@ export const VM_FIELDS: ReadonlyMap<string, Type> = new Map<string, Type>([
   ["name", STRING],
   ["cpu", NUMBER],
   ["cpu_avg", NUMBER],
+  ["cpu_changes", NUMBER],
   ["mem", NUMBER],
   ["labels", LABELS],
   ["pinned", BOOL],

@@ -229,6 +229,7 @@ const FIELD_GETTERS: Readonly<Record<string, (o: Fields) => Value>> = {
   busy: (o) => o.busy,
   cpu: (o) => o.cpu,
   cpu_avg: (o) => o.cpu_avg,
+  cpu_changes: (o) => o.cpu_changes,
   pinned: (o) => o.pinned,
   migrating: (o) => o.migrating,
   host: (o) => o.host,

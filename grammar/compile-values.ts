@@ -139,6 +139,7 @@ export function toScriptArg(value: Value, groupOf: (host: HostView) => string | 
       name: value.name,
       cpu: value.cpu,
       cpu_avg: value.cpu_avg,
+      cpu_changes: value.cpu_changes,
       mem: value.mem,
       labels: { ...value.labels },
       pinned: value.pinned,

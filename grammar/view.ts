@@ -91,6 +91,8 @@ export interface VmView {
   readonly name: string;
   readonly cpu: number;
   readonly cpu_avg: number;
+  /** Level changes of its CPU per hour (SPEC 1, engine-derived; 0 where none are counted). */
+  readonly cpu_changes: number;
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly pinned: boolean;

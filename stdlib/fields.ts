@@ -28,6 +28,7 @@ export const VM_FIELD_DOCS: Readonly<Record<string, string>> = {
   name: "The VM's name, unique in the cluster.",
   cpu: "CPU use in percent of one logical CPU, as `xentop` and `top` report it (a 2-vCPU guest can show 180).",
   cpu_avg: "The smoothed CPU use: an exponential moving average across rounds (equals `cpu` where none is kept).",
+  cpu_changes: "How often its CPU changes level, per hour, as the engine observed over about the last hour: a change is a move of more than 50 points (half a CPU) seen in two samples in a row, so a dip shorter than one interval is none (0 where none are counted).",
   mem: "MiB.",
   labels: "The VM's labels: `vm.labels.KEY` is the label's string, or none.",
   pinned: "True when no rule may move it.",

@@ -99,6 +99,7 @@ export class VmNode implements VmView {
   readonly name: string;
   readonly cpu: number;
   readonly cpu_avg: number;
+  readonly cpu_changes: number;
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly pinned: boolean;
@@ -121,6 +122,7 @@ export class VmNode implements VmView {
     this.name = fact.name;
     this.cpu = fact.cpu;
     this.cpu_avg = fact.cpu_avg;
+    this.cpu_changes = fact.cpu_changes;
     this.mem = fact.mem;
     this.labels = fact.labels;
     this.pinned = fact.pinned;

@@ -14,7 +14,7 @@ export type FactsResult = { ok: true; facts: Facts } | { ok: false; errors: Fact
 
 const TOP_KEYS = ["hosts", "migrating", "recent"];
 const HOST_KEYS = ["name", "state", "cpus", "mem", "labels", "vms", "other_cpu", "mem_avail", "measured"];
-const VM_KEYS = ["name", "cpu", "mem", "labels", "pinned", "cpu_avg"];
+const VM_KEYS = ["name", "cpu", "mem", "labels", "pinned", "cpu_avg", "cpu_changes"];
 const VM_KEY_SET = new Set(VM_KEYS);
 const MIGRATION_KEYS = ["vm", "from", "to"];
 const RECENT_KEYS = ["vm", "seconds_ago"];
@@ -61,7 +61,7 @@ const NAME = "must be a non-empty string";
  * with its path (`hosts[2].vms[0].cpu: must be a finite number ≥ 0`).
  * Unknown fields are errors (a typo such as `cpu_avgs` would otherwise
  * silently fall back to a default). On success the facts carry every
- * default filled in: `labels` {}, `pinned` false, `cpu_avg` = `cpu`,
+ * default filled in: `labels` {}, `pinned` false, `cpu_avg` = `cpu`, `cpu_changes` 0,
  * `migrating` and `recent` [].
  */
 export function validateFacts(input: unknown): FactsResult {
@@ -231,6 +231,7 @@ class Validator {
       const cpu = vm.cpu;
       const mem = vm.mem;
       const cpuAvg = vm.cpu_avg;
+      const cpuChanges = vm.cpu_changes;
       const pinned = vm.pinned;
       let ok = true;
       if (typeof name !== "string" || name.length === 0) ok = this.bad(vm, "name", `${path}[${i}]`, NAME);
@@ -240,6 +241,7 @@ class Validator {
       else if (mem > FACT_BOUNDS.mem) ok = this.bad(vm, "mem", `${path}[${i}]`, TOO_LARGE.mem);
       if (cpuAvg !== undefined && !isNumber(cpuAvg)) ok = this.bad(vm, "cpu_avg", `${path}[${i}]`, NUMBER);
       else if (cpuAvg !== undefined && cpuAvg > FACT_BOUNDS.cpu) ok = this.bad(vm, "cpu_avg", `${path}[${i}]`, TOO_LARGE.cpu);
+      if (cpuChanges !== undefined && !isNumber(cpuChanges)) ok = this.bad(vm, "cpu_changes", `${path}[${i}]`, NUMBER);
       if (pinned !== undefined && typeof pinned !== "boolean") ok = this.bad(vm, "pinned", `${path}[${i}]`, "must be true or false");
       const labels = vm.labels === undefined ? EMPTY_LABELS : this.labels(vm.labels, `${path}[${i}].labels`);
       if (ok) {
@@ -250,6 +252,7 @@ class Validator {
           labels,
           pinned: pinned === true,
           cpu_avg: cpuAvg === undefined ? (cpu as number) : (cpuAvg as number),
+          cpu_changes: cpuChanges === undefined ? 0 : (cpuChanges as number),
         });
       }
     }

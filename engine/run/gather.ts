@@ -298,7 +298,7 @@ export class HostTracker {
         ...(last.measured !== undefined ? { measured: last.measured } : {}),
         vms: last.vms
           .filter((vm) => !r.restartedAway.has(vm.name) && keepOn(vm.name, r.cfg.name))
-          .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu) })),
+          .map((vm) => ({ name: vm.name, cpu: vm.cpu, mem: vm.mem, labels: vm.labels, pinned: vm.pinned, cpu_avg: this.smoother.get(vm.name, vm.cpu), cpu_changes: this.smoother.changes(vm.name) })),
       };
     });
     const on = new Map<string, string[]>();

@@ -135,7 +135,7 @@ class EngineDriver {
     s.vms.forEach((v, i) => {
       const cpu = m.measured[i]! / span;
       m.measured[i] = 0;
-      const vm = { name: v.name, cpu, mem: v.mem, labels: {}, pinned: v.pinned ?? false, cpu_avg: this.smoother.sample(v.name, cpu, nowMs) };
+      const vm = { name: v.name, cpu, mem: v.mem, labels: {}, pinned: v.pinned ?? false, cpu_avg: this.smoother.sample(v.name, cpu, nowMs), cpu_changes: this.smoother.changes(v.name) };
       (hosts[m.hostOf[i]!]!.vms as (typeof vm)[]).push(vm);
     });
     this.lastMeasure = m.time;

@@ -63,7 +63,7 @@ describe("completion", () => {
 
   it("offers the fields of a host or a VM after a dot, by the type of what is before it", async () => {
     const host = ["name", "state", "cpus", "mem", "labels", "vms", "load", "load_avg", "used", "other_cpu", "mem_used", "mem_free", "mem_avail", "vm_count", "busy", "group"];
-    const vm = ["name", "cpu", "cpu_avg", "mem", "labels", "pinned", "migrating", "host", "load"];
+    const vm = ["name", "cpu", "cpu_avg", "cpu_changes", "mem", "labels", "pinned", "migrating", "host", "load"];
     // While the line is half typed the file does not parse: types come from its last check.
     expect(await labelsAt(DEMO.replace("then migrate vm to dst", "when dst.\n  then migrate vm to dst"), 19, 12)).toEqual(host);
     expect(await labelsAt(DEMO.replace("then migrate vm to dst", "when vm.\n  then migrate vm to dst"), 19, 11)).toEqual(vm);

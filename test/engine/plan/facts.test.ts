@@ -8,6 +8,7 @@ interface VmJ {
   labels?: Record<string, string>;
   pinned?: boolean;
   cpu_avg?: number;
+  cpu_changes?: number;
 }
 interface HostJ {
   name: string;
@@ -33,7 +34,7 @@ const good = (): FactsJ => ({
       labels: { rack: "r1" },
       vms: [
         { name: "web1", cpu: 95.5, mem: 2048, labels: { tier: "web" } },
-        { name: "db1", cpu: 40, mem: 8192, pinned: true, cpu_avg: 35 },
+        { name: "db1", cpu: 40, mem: 8192, pinned: true, cpu_avg: 35, cpu_changes: 2.5 },
       ],
     },
     { name: "xen2", state: "maintenance", cpus: 4, mem: 16384, vms: [{ name: "web7", cpu: 10, mem: 1024 }] },
@@ -76,6 +77,7 @@ const bad: { name: string; mutate: Mutate; errors: [string, string][] }[] = [
   { name: "label not a string", mutate: (f) => ((f.hosts[0]!.vms[0]!.labels = { tier: 3 } as unknown as Record<string, string>), f), errors: [["hosts[0].vms[0].labels.tier", "must be a string"]] },
   { name: "odd label key", mutate: (f) => ((f.hosts[0]!.labels = { "a b": 1 } as unknown as Record<string, string>), f), errors: [['hosts[0].labels["a b"]', "must be a string"]] },
   { name: "pinned not a boolean", mutate: (f) => (((f.hosts[0]!.vms[1] as unknown as Record<string, unknown>).pinned = "yes"), f), errors: [["hosts[0].vms[1].pinned", "must be true or false"]] },
+  { name: "cpu_changes not a number", mutate: (f) => (((f.hosts[0]!.vms[1] as unknown as Record<string, unknown>).cpu_changes = "often"), f), errors: [["hosts[0].vms[1].cpu_changes", "must be a finite number ≥ 0"]] },
   { name: "negative cpu_avg", mutate: (f) => ((f.hosts[0]!.vms[1]!.cpu_avg = -2), f), errors: [["hosts[0].vms[1].cpu_avg", "must be a finite number ≥ 0"]] },
   {
     name: "finite but implausibly large numbers (a real host's bounds)",
@@ -129,7 +131,7 @@ const bad: { name: string; mutate: Mutate; errors: [string, string][] }[] = [
     errors: [
       ["hostz", "unknown field (did you mean hosts?); expected hosts, migrating, recent"],
       ["hosts[0].zone", "unknown field; expected name, state, cpus, mem, labels, vms, other_cpu, mem_avail, measured"],
-      ["hosts[0].vms[0].cpu_avgs", "unknown field (did you mean cpu_avg?); expected name, cpu, mem, labels, pinned, cpu_avg"],
+      ["hosts[0].vms[0].cpu_avgs", "unknown field (did you mean cpu_avg?); expected name, cpu, mem, labels, pinned, cpu_avg, cpu_changes"],
     ],
   },
   {
@@ -191,11 +193,11 @@ describe("validateFacts", () => {
           mem: 32768,
           labels: { rack: "r1" },
           vms: [
-            { name: "web1", cpu: 95.5, mem: 2048, labels: { tier: "web" }, pinned: false, cpu_avg: 95.5 },
-            { name: "db1", cpu: 40, mem: 8192, labels: {}, pinned: true, cpu_avg: 35 },
+            { name: "web1", cpu: 95.5, mem: 2048, labels: { tier: "web" }, pinned: false, cpu_avg: 95.5, cpu_changes: 0 },
+            { name: "db1", cpu: 40, mem: 8192, labels: {}, pinned: true, cpu_avg: 35, cpu_changes: 2.5 },
           ],
         },
-        { name: "xen2", state: "maintenance", cpus: 4, mem: 16384, labels: {}, vms: [{ name: "web7", cpu: 10, mem: 1024, labels: {}, pinned: false, cpu_avg: 10 }] },
+        { name: "xen2", state: "maintenance", cpus: 4, mem: 16384, labels: {}, vms: [{ name: "web7", cpu: 10, mem: 1024, labels: {}, pinned: false, cpu_avg: 10, cpu_changes: 0 }] },
       ],
       migrating: [{ vm: "web7", from: "xen2", to: "xen1" }],
       recent: [{ vm: "web1", seconds_ago: 20 }],

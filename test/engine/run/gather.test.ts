@@ -30,9 +30,9 @@ describe("engine: assembling the snapshot", () => {
     });
     await tracker.gather();
     let f = valid(tracker.snapshot([], []));
-    expect(f.hosts.map((h) => [h.name, h.state, h.vms.map((v) => [v.name, v.cpu, v.cpu_avg])])).toEqual([
-      ["h1", "up", [["a1", 50, 50], ["a2", 3, 3]]],
-      ["h2", "up", [["b1", 50, 50]]],
+    expect(f.hosts.map((h) => [h.name, h.state, h.vms.map((v) => [v.name, v.cpu, v.cpu_avg, v.cpu_changes])])).toEqual([
+      ["h1", "up", [["a1", 50, 50, 0], ["a2", 3, 3, 0]]],
+      ["h2", "up", [["b1", 50, 50, 0]]],
     ]);
 
     // a1 goes idle: its average follows with the 1 s time constant, weighted by the elapsed time.
