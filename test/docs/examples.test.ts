@@ -28,8 +28,8 @@ describe("the examples in the README and docs/", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^two-gib, 64 iterations, 1 repeats: [1-9]\d* migrations planned by CSLB$/);
     expect(lines.slice(1).map((l) => l.replace(/[\d∞]+|Infinity/g, "N"))).toEqual([
-      "  cslb-cost's horizon, first version: median N s (pN N, pN N)",
-      "  cslb-cost's horizon, now:           median N s (pN N, pN N)",
+      "  horizon from cpu_avg (previous):    median N s (pN N, pN N)",
+      "  horizon from cpu_changes (now):     median N s (pN N, pN N)",
       "  next hand-over on either host:      median N s (pN N, pN N); mean N s over the N that came within the run",
     ]);
   });

@@ -78,7 +78,7 @@ describe("simulator with the real planner", () => {
     for (const r of rows.filter((x) => x.policy === "static")) expect([r.engine_pct, r.migrations]).toEqual([0, 0]);
   }, 120_000);
 
-  it("cslb-cost: with 2 GiB guests CSLB loses at 1 iteration and cslb-cost does not; at 64 it keeps most of CSLB's gain (paired, 95% CI)", () => {
+  it("cslb-cost: with 2 GiB guests CSLB loses at 1 iteration and cslb-cost does not; at 64 it is not worse than CSLB (paired, 95% CI)", () => {
     const base = thesisScenario();
     const scenario = { ...base, hosts: base.hosts.map((h) => ({ ...h, mem: 32768 })), vms: base.vms.map((v) => ({ ...v, mem: 2048 })) };
     const rows = runPaired({ scenario, contestants: [{ name: "cslb", set: cslb }, { name: "cslb_cost", set: cost }], iterations: [1, 64], repeats: 9, seed: 1 });
@@ -86,12 +86,12 @@ describe("simulator with the real planner", () => {
     const upper = (c: PairedChange) => c.mean + c.ci95;
     expect(upper(row("cslb", 1).vs_static)).toBeLessThan(0);
     expect(upper(row("cslb_cost", 1).vs_static)).toBeGreaterThanOrEqual(0);
-    // It gets there by not migrating when loads change faster than a migration pays back
-    // (4.8 migrations per hour against CSLB's 50.9 on these seeds).
+    // It gets there by not migrating among VMs that change level every minute or two
+    // (vm.cpu_changes): 0.6 migrations per hour against CSLB's 50.9 on these seeds.
     expect(row("cslb_cost", 1).migrations_per_hour).toBeLessThan(row("cslb", 1).migrations_per_hour / 5);
-    // It waits until the VMs that just changed have lasted long enough for 31 s of migration to pay, and pays
-    // for the wait: −0.43 ± 0.31 % against CSLB here (docs/simulation.md), still well above static.
+    // At 64 the VMs changed about once in the hour: the horizon is long enough for 31 s of
+    // migration at once, as CSLB migrates (0.00 ± 0.00 % against CSLB here, docs/simulation.md).
     expect(row("cslb_cost", 64).vs_static.mean).toBeGreaterThan(1);
-    expect(row("cslb_cost", 64).vs_first!.mean).toBeGreaterThan(-2);
+    expect(upper(row("cslb_cost", 64).vs_first!)).toBeGreaterThanOrEqual(0);
   }, 120_000);
 });
