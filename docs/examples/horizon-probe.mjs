@@ -6,7 +6,7 @@
 // vm.cpu_changes, plus Jeffreys' half change per hour) — and the time until a benchmark VM on either host
 // next starts or ends its stint (a hand-over; per round, so to 10 s; the
 // seconds between two runs of one VM are no change). The figures of
-// docs/simulation.md's "Where it still falls short". After `npm run build`:
+// docs/simulation.md's "Horizons against how long the imbalance lasts". After `npm run build`:
 //   node docs/examples/horizon-probe.mjs [testbed|two-gib|slow-link|three-hosts-thesis] [iterations] [repeats]
 import { readFile } from "node:fs/promises";
 import { loadPolicySet } from "../../dist/engine/policy/set.js";
