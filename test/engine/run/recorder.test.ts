@@ -21,7 +21,7 @@ function round(n: number, at = T0 + n * 10_000, noise = false): RecordedRound {
   const cpu = (i: number) => (noise ? Math.round(((n * 7919 + i * 104729) % 10007) / 1.37) / 100 : 50);
   const facts = validateFacts({
     hosts: [
-      { name: "xen1", state: "up", cpus: 4, mem: 16384, vms: Array.from({ length: 6 }, (_, i) => ({ name: `vm${i + 1}`, cpu: cpu(i), mem: 1024 })) },
+      { name: "xen1", state: "up", cpus: 4, mem: 16384, vms: Array.from({ length: 6 }, (_, i) => ({ name: `vm${i + 1}`, cpu: cpu(i), mem: 1024, ...(i === 0 ? { cpu_changes: 1.5 } : {}) })) },
       { name: "xen2", state: "up", cpus: 4, mem: 16384, vms: [{ name: "vm7", cpu: cpu(7), mem: 1024 }] },
     ],
   });
@@ -57,6 +57,7 @@ describe("Recorder", () => {
     expect(got.rounds.map((x) => x.round)).toEqual([1, 2, 3, 4, 5]);
     expect(got.rounds[1]).toEqual(round(2));
     expect(got.rounds[1]!.facts.hosts[0]!.vms[0]!.cpu_avg).toBe(50);
+    expect(got.rounds[1]!.facts.hosts[0]!.vms.map((v) => v.cpu_changes)).toEqual([1.5, 0, 0, 0, 0, 0]);
   });
 
   it("starts a new file after roundsPerFile rounds and at every UTC hour", async () => {
