@@ -116,7 +116,7 @@ export class StateFile {
    * are, which hosts are down, fenced or in maintenance).
    */
   save(state: PersistedState): Promise<void> {
-    const stable = JSON.stringify(state, (k, v: unknown) => (k === "cpu" || k === "cpu_avg" ? undefined : v));
+    const stable = JSON.stringify(state, (k, v: unknown) => (k === "cpu" || k === "cpu_avg" || k === "cpu_changes" ? undefined : v));
     if (stable === (this.pendingStable ?? this.writtenStable)) return this.chain;
     const text = JSON.stringify(state, null, 1) + "\n";
     const first = this.pending === null;
