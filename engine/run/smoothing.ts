@@ -7,16 +7,18 @@
  *
  * Beside the average, each VM's level changes are counted (SPEC 1
  * `vm.cpu_changes`): a change is a move of more than `LEVEL_STEP` points
- * from the VM's level seen in two samples in a row on the same side, and
- * count and the time watched decay with time constant `CHANGE_WINDOW`, and
- * their ratio is the observed rate, changes per hour over about the last hour
+ * from the VM's level seen in two samples in a row on the same side (a
+ * level is what two samples in a row agree on), the count and the time
+ * watched both decay with time constant `CHANGE_WINDOW`, and their ratio is the observed rate, changes per hour over about the last hour
  * (over the time watched while that is shorter).
  */
 interface Average {
   value: number;
   at: number;
-  /** The CPU level the last counted change (or the first sample) set. */
+  /** The CPU level the last counted change set, or the one the first samples agree on. */
   level: number;
+  /** False until two samples in a row agree on a level (within `LEVEL_STEP`): a first sample may be a dip. */
+  settled: boolean;
   /** Side (±1) of the previous sample when it was beyond `LEVEL_STEP` from `level`; 0 otherwise. */
   pending: number;
   /** Level changes, each weighted e^(−age / CHANGE_WINDOW). */
@@ -48,7 +50,7 @@ export class CpuSmoother {
   sample(vm: string, cpu: number, nowMs: number): number {
     const prev = this.averages.get(vm);
     if (!prev) {
-      this.averages.set(vm, { value: cpu, at: nowMs, level: cpu, pending: 0, changes: 0, exposure: 0 });
+      this.averages.set(vm, { value: cpu, at: nowMs, level: cpu, settled: false, pending: 0, changes: 0, exposure: 0 });
       return cpu;
     }
     const dt = Math.max(0, (nowMs - prev.at) / 1000);
@@ -88,6 +90,11 @@ function countChange(a: Average, cpu: number, dt: number): void {
   a.changes *= keep;
   a.exposure = a.exposure * keep + CHANGE_WINDOW * (1 - keep);
   const off = cpu - a.level;
+  if (!a.settled) {
+    if (Math.abs(off) <= LEVEL_STEP) a.settled = true;
+    else a.level = cpu;
+    return;
+  }
   const side = off > LEVEL_STEP ? 1 : off < -LEVEL_STEP ? -1 : 0;
   if (side !== 0 && side === a.pending) {
     a.changes += 1;

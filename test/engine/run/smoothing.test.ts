@@ -54,8 +54,16 @@ describe("CpuSmoother: cpu_changes (level changes per hour)", () => {
     expect(feed([100, 51, 50, 100]).changes("vm")).toBe(0);
   });
 
+  it("takes a level only where two samples in a row agree: a first sample in a dip is no level", () => {
+    // The engine's first sample of a vpr VM caught 5.5 s of run gap (45); it runs at 100 after.
+    expect(feed([45, 100, 100, 100]).changes("vm")).toBe(0);
+    expect(feed([100, 45, 100, 100, 100]).changes("vm")).toBe(0);
+    // Once settled, a stop counts (the level 100 settled at 20 s, the stop confirmed at 50 s).
+    expect(feed([45, 100, 100, 100, 0, 0]).changes("vm")).toBeCloseTo(3600 / watched(50), 9);
+  });
+
   it("does not count two samples beyond the step on opposite sides", () => {
-    expect(feed([50, 101, 0, 50, 50]).changes("vm")).toBe(0);
+    expect(feed([50, 50, 101, 0, 50, 50]).changes("vm")).toBe(0);
   });
 
   it("counts from the new level after a change, and with smoothing off", () => {
