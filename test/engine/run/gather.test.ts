@@ -122,6 +122,33 @@ const placementOf = (raw: unknown) => {
   return v.facts.hosts.map((h) => [h.name, h.state, h.vms.map((vm) => vm.name)]);
 };
 
+describe("engine: cpu_avg and cpu_changes are the engine's, never the agent's", () => {
+  it("ignores what an agent claims and counts level changes from the CPU it reports", async () => {
+    let cpu = 100;
+    const port: AgentPort = {
+      ...agents({}, new Set()),
+      facts: async (host) => ({ name: host.name, state: "up", cpus: 4, mem: 65536, vms: host.name === "h1" ? [{ name: "a1", cpu, mem: 256, cpu_avg: 7, cpu_changes: 99 }] : [] }),
+    };
+    const tracker = new HostTracker(HOSTS, port, new CpuSmoother(300), testLogger().log, 60_000, Date.now(), { onDown: () => {}, onUp: () => {} });
+    const a1 = () => valid(tracker.snapshot([], [])).hosts[0]!.vms[0]!;
+    for (const next of [100, 100]) {
+      cpu = next;
+      await sleep(2);
+      await tracker.gather();
+    }
+    expect([a1().cpu_avg, a1().cpu_changes]).toEqual([100, 0]);
+    // The guest stops: the first sample at 0 is a candidate, the second confirms one change.
+    cpu = 0;
+    await sleep(2);
+    await tracker.gather();
+    expect(a1().cpu_changes).toBe(0);
+    await sleep(2);
+    await tracker.gather();
+    expect(a1().cpu_changes).toBeGreaterThan(0);
+    expect(a1().cpu_avg).toBeLessThan(100);
+  });
+});
+
 describe("engine: stale facts of a silent host", () => {
   it("a VM that moved away before its old host went silent counts only where it is now", async () => {
     const vms: Record<string, string[]> = { h1: ["a1", "a2"], h2: ["b1"] };
