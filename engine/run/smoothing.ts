@@ -5,11 +5,12 @@
  * new sample weighs `1 - exp(-dt / smoothing)`. Keyed by VM name, so a VM
  * keeps its history across migrations.
  *
- * Beside the average, each VM's level changes are counted (SPEC 1
- * `vm.cpu_changes`): a change is a move of more than `LEVEL_STEP` points
- * from the VM's level seen in two samples in a row on the same side (a
- * level is what two samples in a row agree on), the count and the time
- * watched both decay with time constant `CHANGE_WINDOW`, and their ratio is the observed rate, changes per hour over about the last hour
+ * Beside the average, each VM's level changes are counted (`vm.cpu_changes`,
+ * a fact beside SPEC 1's `cpu_avg`): a change is a move of more than
+ * `LEVEL_STEP` points from the VM's level seen in two samples in a row on
+ * the same side (a level is what two samples in a row agree on). The count
+ * and the time watched both decay with time constant `CHANGE_WINDOW`; their
+ * ratio is the observed rate, changes per hour over about the last hour
  * (over the time watched while that is shorter).
  */
 interface Average {
