@@ -76,7 +76,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
       this.discard();
       return;
     }
-    sandbox.clearArgCache();
+    sandbox.clearArguments();
     // A plan is a pure function of facts, policies and params: whatever a
     // script kept in its globals last round must not reach this one. The
     // runtime stays; a fresh context with the blocks evaluated again costs

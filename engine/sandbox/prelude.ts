@@ -1,7 +1,7 @@
 /**
  * The JavaScript that runs first in every sandbox context, before any
  * policy script: it removes what would make plans non-deterministic or
- * reach for code generation, wires `console`, and returns the two entry
+ * reach for code generation, wires `console`, and returns the entry
  * points the host uses. It is a fixed text (not generated), evaluated once
  * per context, and keeps its helpers in a closure so a script that
  * redefines `JSON` or `Array` cannot change how values cross the boundary.
@@ -14,19 +14,20 @@ export const BAD_RESULT_KEY = "__vmpolicy_bad_result__";
 export const LOG_LINE_MAX = 1000;
 
 /**
- * Evaluates to `function (hostLog) { … return { call, parseArg, collect } }`:
- * - `call(fn, ...args)` applies `fn` to `args` and returns the result if it
- *   has an allowed kind (undefined becomes null), else throws
- *   `{ [BAD_RESULT_KEY]: "an object" }`;
+ * Evaluates to `function (hostLog, hostOverdue) { … return { check, parseArg, entity, collect } }`:
+ * - `check(result)` returns a script's result if it has an allowed kind
+ *   (undefined becomes null, a list is copied), else throws
+ *   `{ [BAD_RESULT_KEY]: "an object" }`; the host calls the script's
+ *   function directly and asks `check` only about results that are not a
+ *   number, string or bool (a wrapper around every call cost ~0.5 µs);
  * - `parseArg(json)` parses one JSON argument and freezes it deeply, so the
  *   host can hand the same parsed snapshot to several calls of a round
  *   without one call's changes reaching the next;
+ * - `entity(json, isHost)` parses a host or VM (`toScriptArg`'s shape) and
+ *   freezes it with its nested values (labels, and a host's VM names): the
+ *   same result as `parseArg` for that known shape, in a third of the time;
  * - `collect()` returns a JSON array `[name, arity]` of the functions that
- *   the scripts added to the global object since the prelude ran;
- * - `patch(base, key, value, …)` returns a frozen copy of a parsed argument
- *   with some top-level fields replaced (the host passes a host whose
- *   projected load moved without parsing it again; nested values are
- *   shared, already frozen).
+ *   the scripts added to the global object since the prelude ran.
  */
 export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
   "use strict";
@@ -114,8 +115,7 @@ export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
   function parseArg(json) {
     return deepFreeze(parse(json));
   }
-  function call(fn, ...args) {
-    const r = apply(fn, undefined, args);
+  function check(r) {
     if (r === undefined) return null;
     if (plain(r)) return r;
     if (isArray(r)) {
@@ -130,10 +130,10 @@ export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
     }
     throw bad(describe(r));
   }
-  function patch(base, ...kv) {
-    const o = {};
-    for (const k in base) o[k] = base[k];
-    for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
+  function entity(json, isHost) {
+    const o = parse(json);
+    freeze(o.labels);
+    if (isHost) freeze(o.vms);
     return freeze(o);
   }
   function collect() {
@@ -145,5 +145,5 @@ export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
     }
     return stringify(found);
   }
-  return { call, parseArg, collect, patch };
+  return { check, parseArg, entity, collect };
 })`;
