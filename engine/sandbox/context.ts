@@ -16,6 +16,7 @@ import { RoundArguments, type Outcome } from "./arguments.js";
 import { BAD_RESULT_KEY, PRELUDE_SOURCE } from "./prelude.js";
 import { blockFileName } from "./errors.js";
 import { reserveMemory, setCallDeadline } from "./module.js";
+import { InterruptPacer } from "./pacing.js";
 
 /**
  * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply
@@ -25,7 +26,7 @@ import { reserveMemory, setCallDeadline } from "./module.js";
  */
 export const SANDBOX_STACK_BYTES = 64 * 1024;
 
-/** Time the prelude may take (it is ours and takes well under a millisecond). */
+/** Time our own code may take (the prelude, the probe: well under a millisecond when the machine is not starved). */
 const SETUP_MS = 1000;
 
 export type { Outcome };
@@ -40,6 +41,8 @@ export class SandboxContext {
   context!: QuickJSContext;
   /** Epoch ms after which the interrupt handler stops the running code; set before every entry. */
   deadline = Number.POSITIVE_INFINITY;
+  /** Sets how often QuickJS checks the deadline while code runs. */
+  private pacer!: InterruptPacer;
   private checkEntry!: QuickJSHandle;
   private collectEntry!: QuickJSHandle;
   /** The round's hosts, VMs and other object arguments inside the context. */
@@ -66,7 +69,14 @@ export class SandboxContext {
       this.runtime.setMaxStackSize(SANDBOX_STACK_BYTES);
       // One handler for the runtime's life reading a field we re-arm before
       // every entry: an expired deadline never lingers into the next call.
-      this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
+      // While in time, it sets when QuickJS asks next (pacing.ts).
+      const pacer = new InterruptPacer(module);
+      this.pacer = pacer;
+      this.runtime.setInterruptHandler(() => {
+        if (Date.now() > this.deadline) return true;
+        pacer.next();
+        return false;
+      });
       this.installContext();
     } catch (error) {
       this.runtime.dispose();
@@ -89,8 +99,9 @@ export class SandboxContext {
   private installContext(): void {
     this.context = this.runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } });
     const ctx = this.context;
+    this.pacer.attach(ctx);
     try {
-      this.deadline = Date.now() + SETUP_MS;
+      this.arm(Date.now() + SETUP_MS);
       const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "vmpolicy-prelude", { type: "global" }));
       const hostLog = ctx.newFunction("hostLog", (line) => {
         this.onLog(ctx.getString(line));
@@ -119,6 +130,7 @@ export class SandboxContext {
   private disposeContext(): void {
     if (!this.contextAlive) return;
     this.contextAlive = false;
+    this.pacer.detach();
     this.args.dispose();
     for (const handle of this.functions.values()) handle.dispose();
     this.functions.clear();
@@ -127,9 +139,15 @@ export class SandboxContext {
     this.context.dispose();
   }
 
+  /** Sets the deadline of the code about to run (the interrupt handler reads it) and restarts the pacing. */
+  private arm(deadline: number): void {
+    this.deadline = deadline;
+    this.pacer.start();
+  }
+
   /** Runs script block `index` as global code (its functions become globals) within `ms`. */
   evalBlock(source: string, index: number, ms: number): Outcome<void> {
-    this.deadline = Date.now() + ms;
+    this.arm(Date.now() + ms);
     const result = this.context.evalCode(source, blockFileName(index), { type: "global" });
     this.deadline = Number.POSITIVE_INFINITY;
     if (result.error) return { ok: false, error: this.consumeDump(result.error) };
@@ -142,7 +160,7 @@ export class SandboxContext {
    * with their `length`; also caches a handle to each for `call`.
    */
   collect(ms: number): Outcome<{ name: string; arity: number }[]> {
-    this.deadline = Date.now() + ms;
+    this.arm(Date.now() + ms);
     const result = this.context.callFunction(this.collectEntry, this.context.undefined);
     this.deadline = Number.POSITIVE_INFINITY;
     if (result.error) return { ok: false, error: this.consumeDump(result.error) };
@@ -176,7 +194,7 @@ export class SandboxContext {
     const ctx = this.context;
     const handles: QuickJSHandle[] = [];
     const owned: QuickJSHandle[] = [];
-    this.deadline = deadline;
+    this.arm(deadline);
     setCallDeadline(deadline);
     try {
       this.args.reserve(args.length);
@@ -234,7 +252,7 @@ export class SandboxContext {
   /** Whether the context still runs code (a cheap probe after a failure). */
   usable(): boolean {
     try {
-      this.deadline = Date.now() + 100;
+      this.arm(Date.now() + SETUP_MS); // "0" cannot loop: the deadline only guards against a machine too busy to run it in time
       const r = this.context.evalCode("0", "vmpolicy-probe", { type: "global" });
       this.deadline = Number.POSITIVE_INFINITY;
       const ok = r.error === undefined;

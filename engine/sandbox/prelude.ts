@@ -10,6 +10,9 @@
 /** Key of the object the call entry throws when a result has the wrong kind (never shown to users). */
 export const BAD_RESULT_KEY = "__vmpolicy_bad_result__";
 
+/** Length (items, characters) from which a wrapped builtin asks the host whether the call is out of time on every call. */
+const BIG_LENGTH = 4096;
+
 /** Most characters of one `console.log` line that reach the host log. */
 export const LOG_LINE_MAX = 1000;
 
@@ -69,15 +72,35 @@ export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
   for (const level of ["log", "info", "warn", "error", "debug"]) consoleObject[level] = log;
   defineProperty(g, "console", { value: consoleObject, writable: false, configurable: false, enumerable: false });
 
-  // QuickJS checks its interrupt handler only between bytecode steps, never inside
-  // one native call: a loop of \`new Array(1e6).fill(1)\` (tens of ms each, a few
-  // steps per turn) ran 47 s past a 50 ms limit. The builtins that do much work in
-  // one call ask the host whether the call is out of time first.
+  // QuickJS asks the host's interrupt handler once per period of "polls" (backward
+  // jumps, calls), and the host paces that period by time (pacing.ts). A period grown
+  // on cheap polls still spans many slow ones when a loop turns to big native calls
+  // (\`Object.assign\` of 30 000 keys after a loop that built them ran 13 s past a
+  // 50 ms limit), so the builtins that allocate much in one call ask the host too:
+  // every call whose subject or first arguments are big, else every 16th call.
+  // Operators (spread, +) cannot be wrapped: for them the pacing alone answers.
   const InternalErrorCtor = g.InternalError;
-  for (const [owner, name] of [[Array.prototype, "fill"], [Array.prototype, "join"], [Array, "from"], [String.prototype, "repeat"], [String.prototype, "padStart"], [String.prototype, "padEnd"]]) {
-    const original = owner[name];
-    const timed = { [name](...args) { if (hostOverdue()) throw new InternalErrorCtor("interrupted"); return apply(original, this, args); } }[name];
-    defineProperty(owner, name, { value: timed, writable: true, configurable: true, enumerable: false });
+  let unasked = 0;
+  function big(v) {
+    return (typeof v === "string" || (typeof v === "object" && v !== null)) && v.length > ${BIG_LENGTH};
+  }
+  const heavy = [
+    [Array.prototype, ["fill", "join", "concat", "slice", "splice", "flat", "sort", "toSorted", "toSpliced"]],
+    [Array, ["from"]],
+    [String.prototype, ["repeat", "padStart", "padEnd", "split", "replace", "replaceAll", "concat"]],
+    [Object, ["assign", "keys", "values", "entries", "fromEntries"]],
+    [JSON, ["stringify", "parse"]],
+  ];
+  for (const [owner, names] of heavy) {
+    for (const name of names) {
+      const original = owner[name];
+      if (typeof original !== "function") continue;
+      const timed = { [name](...args) {
+        if ((++unasked >= 16 || big(this) || big(args[0]) || big(args[1])) && ((unasked = 0), hostOverdue())) throw new InternalErrorCtor("interrupted");
+        return apply(original, this, args);
+      } }[name];
+      defineProperty(owner, name, { value: timed, writable: true, configurable: true, enumerable: false });
+    }
   }
 
   const baseline = new Set(keys(g));
