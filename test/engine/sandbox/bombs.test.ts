@@ -86,3 +86,26 @@ describe("allocation-heavy script calls", () => {
     sb.dispose();
   });
 });
+
+describe("without paced checks", () => {
+  it("still stop loops of the wrapped builtins when the interrupt counter cannot be found", () => {
+    // A module that hides its WASM memory: the counter cannot be found, QuickJS keeps its own period of 10 000 polls.
+    const real = sharedModule()!.module;
+    const hidden = new Proxy(real, {
+      get: (target, key) => (key === "getWasmMemory" ? () => { throw new Error("hidden"); } : Reflect.get(target, key, target)),
+    });
+    expect(new InterruptPacer(hidden).active).toBe(false);
+    const sb = createPolicySandbox({
+      policy: "demo",
+      scripts: [{ source: "function bomb() { const a = new Array(2e5).fill(1); while (true) a.concat(a); }\nfunction ok() { return 1; }", sourceStart: { offset: 0, line: 1, column: 1 } }],
+      limits: { memoryBytes: 32 * 1024 * 1024, callMs: 50, roundMs: 500 },
+      module: hidden,
+    });
+    sb.beginRound();
+    const started = performance.now();
+    expect(sb.call("bomb", [])).toEqual({ ok: false, message: TIME });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(sb.call("ok", [])).toEqual({ ok: true, value: 1 });
+    sb.dispose();
+  });
+});
