@@ -1,6 +1,6 @@
 /**
  * How often QuickJS asks whether a script call is out of time (issue 11,
- * part 4). QuickJS counts "polls" (backward jumps and calls) in its
+ * part 4). QuickJS counts "polls" (jumps and calls) in its
  * context's `interrupt_counter` and calls the interrupt handler only when the
  * counter runs out, every 10 000 polls. A loop whose every turn is one big
  * native operation (`[...a]` of a million items, `JSON.stringify` of a big
@@ -9,18 +9,20 @@
  * operator. The handler is the one place the host gets control, and the
  * counter is an int in the context's WASM memory: each time the handler runs
  * it sets the counter so that the next check comes about a millisecond of
- * work later (polls that are cheap raise the period to QuickJS's 10 000,
- * polls that are slow lower it to 1), and each call starts with a short
- * period. A call therefore stops within about one native operation of its
- * deadline whichever builtin or operator allocates, and a call without loops
+ * work later (polls that are cheap raise the period, up to 1,024; polls that
+ * are slow lower it to 1), and each call starts with a period of 8. A call
+ * therefore stops within about one native operation of its deadline
+ * whichever builtin or operator allocates (the prelude's wrapped builtins
+ * cover a loop that turns from cheap polls to slow ones), and a short call
  * never reaches the handler at all.
  *
  * The counter's place inside `JSContext` is a fact of the WASM build, not
  * of the API, so it is found by observation once per module (`calibrate`):
  * the one word that reads 10 000 when the handler runs and then goes down by
  * the number of loop turns run between two reads. If no single word does,
- * pacing stays off and QuickJS's own period applies (the memory guard in
- * `module.ts` still charges allocation to the deadline).
+ * pacing stays off and QuickJS's own period applies (the wrapped builtins
+ * still ask, and the memory guard in `module.ts` still charges allocation to
+ * the deadline).
  */
 import type { QuickJSContext, QuickJSWASMModule } from "quickjs-emscripten";
 
@@ -34,11 +36,14 @@ const QUICKJS_PERIOD = 10_000;
  */
 const MAX_PERIOD = 1024;
 /**
- * Polls before the first check of a call. A call of a function without
- * loops or callbacks polls once (on entry) and so never pays for the
- * handler; a bomb gets its first check after two of its operations.
+ * Polls before the first check of a call. Every jump polls, not only a
+ * loop's, so a short scoring function with a ternary polls twice; below 8
+ * polls a call never pays for the handler. (With 2, each of
+ * plan_10k_script's 20,000 calls per round asked it, and a garbage
+ * collection of the host that stalled one of them past 50 ms failed the
+ * call.) A bomb gets its first check after 8 of its operations.
  */
-const START_PERIOD = 2;
+const START_PERIOD = 8;
 /** Checks closer than this (ms) are cheap polls: the period grows. */
 const FAST_MS = 0.25;
 /** Checks further apart than this (ms) are slow polls: the period shrinks. */

@@ -72,8 +72,8 @@ export const PRELUDE_SOURCE = `(function (hostLog, hostOverdue) {
   for (const level of ["log", "info", "warn", "error", "debug"]) consoleObject[level] = log;
   defineProperty(g, "console", { value: consoleObject, writable: false, configurable: false, enumerable: false });
 
-  // QuickJS asks the host's interrupt handler once per period of "polls" (backward
-  // jumps, calls), and the host paces that period by time (pacing.ts). A period grown
+  // QuickJS asks the host's interrupt handler once per period of "polls" (jumps,
+  // calls), and the host paces that period by time (pacing.ts). A period grown
   // on cheap polls still spans many slow ones when a loop turns to big native calls
   // (\`Object.assign\` of 30 000 keys after a loop that built them ran 13 s past a
   // 50 ms limit), so the builtins that allocate much in one call ask the host too:
