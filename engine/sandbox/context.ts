@@ -184,9 +184,9 @@ export class SandboxContext {
    * stopping at `deadline`. Numbers, strings, bools and null cross as
    * values; a host or VM crosses once per round and version and is then
    * passed by handle, other objects and lists once per distinct JSON text
-   * and round (`RoundArguments`). The result is a number, string, bool, null or a list of
-   * those (the prelude checked it); anything else comes back as the
-   * dumped error.
+   * and round (`RoundArguments`). The script's function is called directly;
+   * the result is a number, string, bool, null or a list of those (checked
+   * by `resultOf`), anything else comes back as the dumped error.
    */
   call(name: string, args: readonly unknown[], deadline: number): Outcome<unknown> {
     const fn = this.functions.get(name);
