@@ -134,3 +134,26 @@ rule vms
     ]);
   });
 });
+
+describe("a host's group as a script sees it", () => {
+  it("is none while the groups are being classified and the host's group afterwards, in the same round", async () => {
+    const text = `policy g
+script """
+var first = null;
+function big(h) { if (first === null) first = h; return h.load > 20; }
+function groupOf(h) { return String(h.group); }
+function firstStill() { return String(first.group) + " " + Object.isFrozen(first); }
+"""
+group heavy when big(host)
+group rest otherwise
+
+rule show
+  for each host as h by h.name
+  then alert groupOf(h), alert firstStill()
+`;
+    const plan = await planWith([{ file: "g.policy", text }], FACTS);
+    expect(plan.errors).toEqual([]);
+    // h1 (load 30) is heavy, h2 (5) and h3 (0) are rest; the object the classifier saw keeps group none.
+    expect(plan.actions.map((a) => (a as { message: string }).message)).toEqual(["heavy", "null true", "rest", "null true", "rest", "null true"]);
+  });
+});
