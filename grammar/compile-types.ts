@@ -28,6 +28,8 @@ export interface ScriptRunner {
   beginRound(): void;
   /** `args` are plain JSON values, or a `ScriptRef` (compile-script.ts) for a host or VM of the round. */
   call(name: string, args: readonly unknown[]): { ok: true; value: unknown } | { ok: false; message: string };
+  /** Ends a round: lets go of what the round passed in, so the round's views are not kept until the next. */
+  endRound(): void;
   dispose(): void;
 }
 

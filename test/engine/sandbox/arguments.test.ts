@@ -132,6 +132,20 @@ describe("hosts and VMs as script arguments", () => {
     sb.dispose();
   });
 
+  it("are let go at the end of the round: a later call passes the view afresh", () => {
+    const sb = sandbox();
+    const h1 = hostWith("h1", 0, ["a"]);
+    sb.beginRound();
+    sb.call("see", [new ScriptRef(h1, null)]);
+    sb.call("see", [new ScriptRef(h1, null)]);
+    sb.endRound();
+    sb.call("see", [new ScriptRef(h1, null)]);
+    expect(value(sb.call("same", [0, 1]))).toBe(true);
+    expect(value(sb.call("same", [1, 2]))).toBe(false);
+    expect(value(sb.call("show", [2]))).toBe(JSON.stringify(toScriptArg(h1, () => null)));
+    sb.dispose();
+  });
+
   it("stay right past the table's size: the table starts over without freeing an argument of the call in progress", () => {
     // 1,500 calls that each pass a new host can take more than the default 500 ms round budget on a busy machine.
     const sb = sandbox({ ...DEFAULT_SCRIPT_LIMITS, roundMs: 60_000 });
