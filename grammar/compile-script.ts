@@ -1,18 +1,74 @@
 /**
  * Calls of `script` functions (SPEC 2.8) compiled to closures over the
- * policy's sandbox: arguments cross as JSON snapshots, results are checked,
- * and where the checker typed the call as a host or VM (or a list of them)
- * a string result is looked up by name; a miss fails the binding.
+ * policy's sandbox: a host or VM argument goes as a `ScriptRef` (the sandbox
+ * keeps one copy per round and version), other arguments as JSON snapshots;
+ * results are checked, and where the checker typed the call as a host or VM
+ * (or a list of them) a string result is looked up by name; a miss fails
+ * the binding.
  */
 import type { Call } from "./ast.js";
 import type { CompileContext } from "./compile-context.js";
 import { EvalError, type EvalEnv, type Evaluator, type Value } from "./compile-types.js";
 import { describeValue, finite, isHost, isVm, toScriptArg } from "./compile-values.js";
-import type { HostView } from "./view.js";
+import type { HostView, VmView } from "./view.js";
 
 /**
- * A call into the policy's QuickJS sandbox: arguments cross as JSON
- * snapshots, the result is checked, and where the checker typed the call as
+ * A host or VM of the round passed to a script function. The sandbox turns
+ * it into a frozen object in the QuickJS context the first time it is passed
+ * in a round (`value()`, as JSON) and hands that same object to every later
+ * call while `current` says the view has not moved, so a call with a host
+ * argument costs no JSON round-trip. `stamp()` records what `value()` is made
+ * of besides the name: every field a script sees, with the VM list and the
+ * label map by identity (the planner replaces a host's `vms` list when a VM
+ * moves and never mutates it, see `engine/plan/cluster.ts`).
+ */
+export class ScriptRef {
+  /** Whether the view is a host (its `vms` and `labels` are the nested values to freeze), else a VM. */
+  readonly isHost: boolean;
+
+  constructor(
+    readonly view: HostView | VmView,
+    /** The host's group as this policy sees it now (null while classifying, and for a VM). */
+    readonly group: string | null,
+  ) {
+    this.isHost = isHost(view);
+  }
+
+  /** The object the script sees, as plain JSON (`toScriptArg`). */
+  value(): unknown {
+    return toScriptArg(this.view, () => this.group);
+  }
+
+  stamp(): unknown[] {
+    if (this.isHost) {
+      const v = this.view as HostView;
+      return [v.state, v.cpus, v.mem, v.labels, v.load, v.load_avg, v.used, v.other_cpu, v.mem_used, v.mem_free, v.mem_avail, v.vm_count, v.busy, this.group, v.vms];
+    }
+    const vm = this.view as VmView;
+    return [vm.cpu, vm.cpu_avg, vm.mem, vm.labels, vm.pinned, vm.migrating, vm.load, vm.host];
+  }
+
+  /** Whether `stamp` (an earlier `stamp()` of the same view) still describes it. Allocates nothing. */
+  current(stamp: readonly unknown[]): boolean {
+    if (this.isHost) {
+      const v = this.view as HostView;
+      return (
+        stamp[14] === v.vms && stamp[4] === v.load && stamp[12] === v.busy && stamp[13] === this.group && stamp[9] === v.mem_free &&
+        stamp[10] === v.mem_avail && stamp[8] === v.mem_used && stamp[5] === v.load_avg && stamp[6] === v.used && stamp[11] === v.vm_count &&
+        stamp[0] === v.state && stamp[1] === v.cpus && stamp[2] === v.mem && stamp[3] === v.labels && stamp[7] === v.other_cpu
+      );
+    }
+    const vm = this.view as VmView;
+    return (
+      stamp[7] === vm.host && stamp[6] === vm.load && stamp[5] === vm.migrating && stamp[0] === vm.cpu && stamp[1] === vm.cpu_avg &&
+      stamp[2] === vm.mem && stamp[3] === vm.labels && stamp[4] === vm.pinned
+    );
+  }
+}
+
+/**
+ * A call into the policy's QuickJS sandbox: hosts and VMs go as `ScriptRef`,
+ * other arguments as JSON snapshots, the result is checked, and where the checker typed the call as
  * a host or VM a string result is looked up by name (SPEC 2.8).
  */
 export function compileScriptCall(expr: Call, name: string, args: readonly Evaluator[], ctx: CompileContext): Evaluator {
@@ -31,7 +87,7 @@ export function compileScriptCall(expr: Call, name: string, args: readonly Evalu
       const v = arg(env);
       // SPEC 2.5: a function call on none gives none; the script is not asked.
       if (v === null) return null;
-      values.push(toScriptArg(v, groupName));
+      values.push(isHost(v) ? new ScriptRef(v, groupName(v)) : isVm(v) ? new ScriptRef(v, null) : toScriptArg(v, groupName));
     }
     const result = env.scripts.call(name, values);
     if (!result.ok) {

@@ -24,8 +24,12 @@ export type Evaluator = (env: EvalEnv) => Value;
  * (the QuickJS sandbox of `engine/sandbox/index.ts` satisfies it).
  */
 export interface ScriptRunner {
+  /** Starts a round: the hosts and VMs that crossed in the last round are forgotten. */
   beginRound(): void;
+  /** `args` are plain JSON values, or a `ScriptRef` (compile-script.ts) for a host or VM of the round. */
   call(name: string, args: readonly unknown[]): { ok: true; value: unknown } | { ok: false; message: string };
+  /** Ends a round: lets go of what the round passed in, so the round's views are not kept until the next. */
+  endRound(): void;
   dispose(): void;
 }
 

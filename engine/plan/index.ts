@@ -40,6 +40,7 @@ export function planRound(set: CompiledPolicySet, facts: Facts, settings: PlanSe
   // Stable sort: equal priorities keep set order, then file order.
   rules.sort((a, b) => b.priority - a.priority || a.policy - b.policy || a.order - b.order);
   for (const rule of rules) runRule(rule, envs[rule.policy]!, round, settings.explain, settings.max_per_round);
+  for (const env of envs) env.scripts?.endRound();
 
   // Keyed by names from the facts and the policies: without a prototype, a
   // host or param called `__proto__` is an entry like any other.

@@ -12,9 +12,11 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from "quickjs-emscripten";
-import { PRELUDE_SOURCE } from "./prelude.js";
+import { RoundArguments, type Outcome } from "./arguments.js";
+import { BAD_RESULT_KEY, PRELUDE_SOURCE } from "./prelude.js";
 import { blockFileName } from "./errors.js";
 import { reserveMemory, setCallDeadline } from "./module.js";
+import { InterruptPacer } from "./pacing.js";
 
 /**
  * QuickJS's stack limit. Measured on Node 20: from 384 KiB up a deeply
@@ -24,14 +26,20 @@ import { reserveMemory, setCallDeadline } from "./module.js";
  */
 export const SANDBOX_STACK_BYTES = 64 * 1024;
 
-/** Most distinct parsed arguments kept per round; past it the cache starts over. */
-const ARG_CACHE_MAX = 256;
+/**
+ * CPU time (µs, the whole process) a call may still use once it is past its
+ * deadline in wall time. The checks come about every millisecond (pacing.ts),
+ * so on a machine too busy to run us a short call could be stopped for time it
+ * never had: 5 of 80 sandbox tests failed that way with the test files run in
+ * parallel at a load average of 6. A runaway call is stopped after this much
+ * more work; a starved one gets to finish.
+ */
+const GRACE_CPU_US = 25_000;
 
-/** Time the prelude may take (it is ours and takes well under a millisecond). */
+/** Time our own code may take (the prelude, the probe: well under a millisecond when the machine is not starved). */
 const SETUP_MS = 1000;
 
-/** What running code inside the context gave: a value handled by the host, or the dumped error. */
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+export type { Outcome };
 
 /**
  * A runtime + context with the prelude installed. Dispose it exactly once.
@@ -43,22 +51,14 @@ export class SandboxContext {
   context!: QuickJSContext;
   /** Epoch ms after which the interrupt handler stops the running code; set before every entry. */
   deadline = Number.POSITIVE_INFINITY;
-  private callEntry!: QuickJSHandle;
+  /** The process's CPU time (µs) when the running code was first seen past its deadline; null before. */
+  private graceFrom: number | null = null;
+  /** Sets how often QuickJS checks the deadline while code runs. */
+  private pacer!: InterruptPacer;
+  private checkEntry!: QuickJSHandle;
   private collectEntry!: QuickJSHandle;
-  private parseEntry!: QuickJSHandle;
-  private patchEntry!: QuickJSHandle;
-  /** Parsed, frozen object/list arguments keyed by their JSON: a host passed to many calls is parsed once. */
-  private readonly argCache = new Map<string, QuickJSHandle>();
-  /**
-   * The latest version of each named object argument (a host or VM) this
-   * round: the planner passes the same host again and again with only its
-   * projected fields moved, so a later version is built from the last one by
-   * replacing the top-level fields that changed (`patch`), not by
-   * stringifying and parsing it whole (~2 µs instead of ~30 µs for a host
-   * with 20 VMs). Its handles are owned by `patched` or `argCache`.
-   */
-  private readonly byName = new Map<string, { readonly fields: Record<string, unknown>; readonly handle: QuickJSHandle }>();
-  private readonly patched: QuickJSHandle[] = [];
+  /** The round's hosts, VMs and other object arguments inside the context. */
+  private args!: RoundArguments;
   private readonly functions = new Map<string, QuickJSHandle>();
   private readonly release: () => void;
   /** False between a context's disposal and its replacement's start (which may fail). */
@@ -81,7 +81,14 @@ export class SandboxContext {
       this.runtime.setMaxStackSize(SANDBOX_STACK_BYTES);
       // One handler for the runtime's life reading a field we re-arm before
       // every entry: an expired deadline never lingers into the next call.
-      this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
+      // While in time, it sets when QuickJS asks next (pacing.ts).
+      const pacer = new InterruptPacer(module);
+      this.pacer = pacer;
+      this.runtime.setInterruptHandler(() => {
+        if (this.overdue()) return true;
+        pacer.next();
+        return false;
+      });
       this.installContext();
     } catch (error) {
       this.runtime.dispose();
@@ -104,23 +111,23 @@ export class SandboxContext {
   private installContext(): void {
     this.context = this.runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } });
     const ctx = this.context;
+    this.pacer.attach(ctx);
     try {
-      this.deadline = Date.now() + SETUP_MS;
+      this.arm(Date.now() + SETUP_MS);
       const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, "vmpolicy-prelude", { type: "global" }));
       const hostLog = ctx.newFunction("hostLog", (line) => {
         this.onLog(ctx.getString(line));
       });
       // Asked by the prelude's wrappers of builtins that do much work in one native call.
-      const hostOverdue = ctx.newFunction("hostOverdue", () => (Date.now() > this.deadline ? ctx.true : ctx.false));
+      const hostOverdue = ctx.newFunction("hostOverdue", () => (this.overdue() ? ctx.true : ctx.false));
       const entries = ctx.callFunction(factory, ctx.undefined, hostLog, hostOverdue);
       factory.dispose();
       hostLog.dispose();
       hostOverdue.dispose();
       const api = ctx.unwrapResult(entries);
-      this.callEntry = ctx.getProp(api, "call");
+      this.checkEntry = ctx.getProp(api, "check");
       this.collectEntry = ctx.getProp(api, "collect");
-      this.parseEntry = ctx.getProp(api, "parseArg");
-      this.patchEntry = ctx.getProp(api, "patch");
+      this.args = new RoundArguments(ctx, ctx.getProp(api, "parseArg"), ctx.getProp(api, "entity"), (h) => this.consumeDump(h));
       api.dispose();
       this.contextAlive = true;
     } catch (error) {
@@ -135,19 +142,40 @@ export class SandboxContext {
   private disposeContext(): void {
     if (!this.contextAlive) return;
     this.contextAlive = false;
-    this.clearArgCache();
+    this.pacer.detach();
+    this.args.dispose();
     for (const handle of this.functions.values()) handle.dispose();
     this.functions.clear();
-    this.callEntry.dispose();
+    this.checkEntry.dispose();
     this.collectEntry.dispose();
-    this.parseEntry.dispose();
-    this.patchEntry.dispose();
     this.context.dispose();
+  }
+
+  /** Sets the deadline of the code about to run (the interrupt handler reads it) and restarts the pacing. */
+  private arm(deadline: number): void {
+    this.deadline = deadline;
+    this.graceFrom = null;
+    this.pacer.start();
+  }
+
+  /**
+   * Whether the running code must stop: past its deadline, and since first
+   * seen so, it used `GRACE_CPU_US` of CPU (a starved process uses none).
+   */
+  private overdue(): boolean {
+    if (Date.now() <= this.deadline) return false;
+    const cpu = process.cpuUsage();
+    const used = cpu.user + cpu.system;
+    if (this.graceFrom === null) {
+      this.graceFrom = used;
+      return false;
+    }
+    return used - this.graceFrom >= GRACE_CPU_US;
   }
 
   /** Runs script block `index` as global code (its functions become globals) within `ms`. */
   evalBlock(source: string, index: number, ms: number): Outcome<void> {
-    this.deadline = Date.now() + ms;
+    this.arm(Date.now() + ms);
     const result = this.context.evalCode(source, blockFileName(index), { type: "global" });
     this.deadline = Number.POSITIVE_INFINITY;
     if (result.error) return { ok: false, error: this.consumeDump(result.error) };
@@ -160,7 +188,7 @@ export class SandboxContext {
    * with their `length`; also caches a handle to each for `call`.
    */
   collect(ms: number): Outcome<{ name: string; arity: number }[]> {
-    this.deadline = Date.now() + ms;
+    this.arm(Date.now() + ms);
     const result = this.context.callFunction(this.collectEntry, this.context.undefined);
     this.deadline = Number.POSITIVE_INFINITY;
     if (result.error) return { ok: false, error: this.consumeDump(result.error) };
@@ -180,44 +208,32 @@ export class SandboxContext {
   }
 
   /**
-   * Calls function `name` with `args` (plain JSON values), stopping at
-   * `deadline`. Numbers, strings, bools and null cross as values; objects
-   * and lists cross as JSON, parsed once per distinct text and round
-   * (QuickJS's JSON.parse is most of a call's cost: ~23 µs for a host with
-   * 20 VM names). The result is a number, string, bool, null or a list of
-   * those (the prelude checked it); anything else comes back as the
-   * dumped error.
+   * Calls function `name` with `args` (plain JSON values or `ScriptRef`s),
+   * stopping at `deadline`. Numbers, strings, bools and null cross as
+   * values; a host or VM crosses once per round and version and is then
+   * passed by handle, other objects and lists once per distinct JSON text
+   * and round (`RoundArguments`). The script's function is called directly;
+   * the result is a number, string, bool, null or a list of those (checked
+   * by `resultOf`), anything else comes back as the dumped error.
    */
   call(name: string, args: readonly unknown[], deadline: number): Outcome<unknown> {
     const fn = this.functions.get(name);
     if (fn === undefined) throw new Error(`no script function ${name}`);
     const ctx = this.context;
-    const handles: QuickJSHandle[] = [fn];
+    const handles: QuickJSHandle[] = [];
     const owned: QuickJSHandle[] = [];
-    this.deadline = deadline;
+    this.arm(deadline);
     setCallDeadline(deadline);
     try {
+      this.args.reserve(args.length);
       for (const arg of args) {
-        const handle = this.argHandle(arg, owned);
+        const handle = this.args.handle(arg, owned);
         if (!handle.ok) return handle;
         handles.push(handle.value);
       }
-      const result = ctx.callFunction(this.callEntry, ctx.undefined, handles);
+      const result = ctx.callFunction(fn, ctx.undefined, handles);
       if (result.error) return { ok: false, error: this.consumeDump(result.error) };
-      const value = result.value;
-      try {
-        switch (ctx.typeof(value)) {
-          case "number":
-            return { ok: true, value: ctx.getNumber(value) };
-          case "string":
-            return { ok: true, value: ctx.getString(value) };
-          default:
-            // boolean, null, or the list the prelude copied: small, JSON-safe.
-            return { ok: true, value: ctx.dump(value) };
-        }
-      } finally {
-        value.dispose();
-      }
+      return this.resultOf(result.value);
     } finally {
       this.deadline = Number.POSITIVE_INFINITY;
       setCallDeadline(Number.POSITIVE_INFINITY);
@@ -225,117 +241,46 @@ export class SandboxContext {
     }
   }
 
-  /** Drops the parsed arguments (the policy set calls this once per round). */
-  clearArgCache(): void {
-    for (const handle of this.argCache.values()) handle.dispose();
-    this.argCache.clear();
-    for (const handle of this.patched) handle.dispose();
-    this.patched.length = 0;
-    this.byName.clear();
-  }
-
-  /** A handle for one argument; short-lived ones are pushed on `owned` for the caller to dispose. */
-  private argHandle(arg: unknown, owned: QuickJSHandle[]): Outcome<QuickJSHandle> {
+  /** A script's result as a host value (and frees it), or the prelude's verdict on a result of the wrong kind. */
+  private resultOf(value: QuickJSHandle): Outcome<unknown> {
     const ctx = this.context;
-    if (arg === null || arg === undefined) return { ok: true, value: ctx.null };
-    switch (typeof arg) {
-      case "boolean":
-        return { ok: true, value: arg ? ctx.true : ctx.false };
-      case "number": {
-        if (!Number.isFinite(arg)) return { ok: true, value: ctx.null }; // as JSON would
-        const h = ctx.newNumber(arg);
-        owned.push(h);
-        return { ok: true, value: h };
-      }
-      case "string": {
-        const h = ctx.newString(arg);
-        owned.push(h);
-        return { ok: true, value: h };
-      }
-      default: {
-        const name = Array.isArray(arg) ? undefined : (arg as { name?: unknown }).name;
-        const named = typeof name === "string" ? (arg as Record<string, unknown>) : null;
-        if (named !== null) {
-          const patched = this.patchedHandle(name as string, named);
-          if (patched !== null) return { ok: true, value: patched };
-        }
-        const json = JSON.stringify(arg);
-        const cached = this.argCache.get(json);
-        if (cached !== undefined) return { ok: true, value: cached };
-        const text = ctx.newString(json);
-        const parsed = ctx.callFunction(this.parseEntry, ctx.undefined, text);
-        text.dispose();
-        if (parsed.error) return { ok: false, error: this.consumeDump(parsed.error) };
-        if (this.argCache.size + this.patched.length >= ARG_CACHE_MAX) this.clearArgCache();
-        this.argCache.set(json, parsed.value);
-        if (named !== null) this.byName.set(name as string, { fields: named, handle: parsed.value });
-        return { ok: true, value: parsed.value };
-      }
-    }
-  }
-
-  /**
-   * The handle of `arg` built from the last version of the object named
-   * `name` this round, or null when there is none or it differs in more than
-   * top-level scalar fields (then it crosses as JSON). The copy equals what
-   * parsing its JSON would give: same keys in the same order, non-finite
-   * numbers as null, -0 as 0.
-   */
-  private patchedHandle(name: string, arg: Record<string, unknown>): QuickJSHandle | null {
-    const prev = this.byName.get(name);
-    if (prev === undefined) return null;
-    const keys = Object.keys(arg);
-    const prevKeys = Object.keys(prev.fields);
-    if (keys.length !== prevKeys.length) return null;
-    const ctx = this.context;
-    const changed: QuickJSHandle[] = [];
-    const owned: QuickJSHandle[] = [];
-    const give = (h: QuickJSHandle) => (owned.push(h), h);
     try {
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        if (key !== prevKeys[i]) return null;
-        const value = arg[key];
-        const before = prev.fields[key];
-        if (value === before) continue;
-        if ((typeof value === "object" && value !== null) || (typeof before === "object" && before !== null)) {
-          if (sameJson(value, before)) continue;
-          return null;
+      switch (ctx.typeof(value)) {
+        case "number": {
+          const n = ctx.getNumber(value);
+          return Number.isFinite(n) ? { ok: true, value: n } : { ok: false, error: badResult(n !== n ? "NaN" : n > 0 ? "Infinity" : "-Infinity") };
         }
-        let handle: QuickJSHandle;
-        if (value === null) handle = ctx.null;
-        else if (typeof value === "boolean") handle = value ? ctx.true : ctx.false;
-        else if (typeof value === "string") handle = give(ctx.newString(value));
-        else if (typeof value === "number") handle = Number.isFinite(value) ? give(ctx.newNumber(value === 0 ? 0 : value)) : ctx.null;
-        else return null; // undefined, functions, bigints: JSON decides (or refuses)
-        changed.push(give(ctx.newString(key)), handle);
+        case "string":
+          return { ok: true, value: ctx.getString(value) };
+        case "boolean":
+          return { ok: true, value: ctx.dump(value) };
+        case "undefined":
+          return { ok: true, value: null };
+        default: {
+          // null, a list (copied, small, JSON-safe) or a kind the prelude names in its error.
+          const checked = ctx.callFunction(this.checkEntry, ctx.undefined, value);
+          if (checked.error) return { ok: false, error: this.consumeDump(checked.error) };
+          try {
+            return { ok: true, value: ctx.dump(checked.value) };
+          } finally {
+            checked.value.dispose();
+          }
+        }
       }
-      if (changed.length === 0) {
-        this.byName.set(name, { fields: arg, handle: prev.handle });
-        return prev.handle;
-      }
-      const result = ctx.callFunction(this.patchEntry, ctx.undefined, prev.handle, ...changed);
-      if (result.error) {
-        result.error.dispose();
-        return null;
-      }
-      if (this.argCache.size + this.patched.length >= ARG_CACHE_MAX) {
-        // Starting over frees prev too: parse this one whole instead.
-        result.value.dispose();
-        return null;
-      }
-      this.patched.push(result.value);
-      this.byName.set(name, { fields: arg, handle: result.value });
-      return result.value;
     } finally {
-      for (const h of owned) h.dispose();
+      value.dispose();
     }
+  }
+
+  /** Forgets the round's arguments (the policy sandbox calls this once per round). */
+  clearArguments(): void {
+    this.args.clear();
   }
 
   /** Whether the context still runs code (a cheap probe after a failure). */
   usable(): boolean {
     try {
-      this.deadline = Date.now() + 100;
+      this.arm(Date.now() + SETUP_MS); // "0" cannot loop: the deadline only guards against a machine too busy to run it in time
       const r = this.context.evalCode("0", "vmpolicy-probe", { type: "global" });
       this.deadline = Number.POSITIVE_INFINITY;
       const ok = r.error === undefined;
@@ -386,21 +331,7 @@ export class SandboxContext {
   }
 }
 
-/** Whether two JSON-like values (plain objects, arrays, scalars) are equal as JSON. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    if (ka[i] !== kb[i] || !sameJson((a as Record<string, unknown>)[ka[i]!], (b as Record<string, unknown>)[ka[i]!])) return false;
-  }
-  return true;
+/** The error the prelude's `check` throws for a result of the wrong kind, for the kinds the host sees itself. */
+function badResult(what: string): { [BAD_RESULT_KEY]: string } {
+  return { [BAD_RESULT_KEY]: what };
 }

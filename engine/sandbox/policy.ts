@@ -21,8 +21,10 @@ export type ScriptCallResult = { ok: true; value: unknown } | { ok: false; messa
 export interface PolicySandbox {
   /** Starts the round's time budget (`roundMs`) and console quota for this policy. */
   beginRound(): void;
-  /** Calls script function `name` with plain JSON arguments. Never throws. */
+  /** Calls script function `name` with plain JSON arguments or `ScriptRef`s. Never throws. */
   call(name: string, args: readonly unknown[]): ScriptCallResult;
+  /** Forgets the round's arguments: the objects stay in QuickJS until the next round, the planner's views are let go. */
+  endRound(): void;
   /** Frees the runtime; later calls fail with a message. */
   dispose(): void;
 }
@@ -76,7 +78,7 @@ export class QuickJSPolicySandbox implements PolicySandbox {
       this.discard();
       return;
     }
-    sandbox.clearArgCache();
+    sandbox.clearArguments();
     // A plan is a pure function of facts, policies and params: whatever a
     // script kept in its globals last round must not reach this one. The
     // runtime stays; a fresh context with the blocks evaluated again costs
@@ -132,6 +134,12 @@ export class QuickJSPolicySandbox implements PolicySandbox {
     // probe and rebuild only if it did not.
     if (kind.kind === "memory" || ((kind.kind === "interrupted" || kind.kind === "stack") && !sandbox.usable())) this.discard();
     return fail(callFailureMessage(name, kind, limits, roundLimited, this.starts));
+  }
+
+  endRound(): void {
+    // A sandbox of an abandoned (crashed) module is never touched again.
+    if (this.sandbox === null || this.generation !== this.currentModule()?.generation) return;
+    this.sandbox.clearArguments();
   }
 
   dispose(): void {

@@ -79,3 +79,81 @@ rule count
     }
   });
 });
+
+describe("hosts and VMs passed to scripts in a round", () => {
+  // Each host and VM crosses into QuickJS once per round and version (issue 14): a
+  // script sees the projected cluster as it is at the call, even after a planned move.
+  const text = `policy s
+script """
+var kept = null;
+function show(h) { return h.name + " " + h.vm_count + " " + h.vms.join("/") + " " + h.busy + " " + h.load; }
+function place(vm) { return vm.name + "@" + vm.host + " " + vm.load; }
+function keep(h) { kept = h; return h.vms.join("/"); }
+function held() { return kept.name + " " + kept.vms.join("/") + " " + kept.busy; }
+function poke(h) { "use strict"; try { h.load = 999; } catch (e) { return e.name; } return "wrote"; }
+"""
+rule early priority 3
+  for each host as h where h.name == "h3"
+  then alert keep(h)
+
+rule move priority 2
+  for each host as h where h.name == "h1"
+  then migrate pick vm in h.vms by vm.name desc to pick host where host.name == "h3" by host.load
+
+rule after priority 1
+  for each host as h by h.name
+  then alert show(h), alert poke(h)
+
+rule vms
+  for each vm as v by v.name
+  then alert place(v), alert held()
+`;
+
+  it("see a host that a planned move changed as it is now, and keep what an earlier call saw unchanged", async () => {
+    const plan = await planWith([{ file: "s.policy", text }], FACTS);
+    expect(plan.errors).toEqual([]);
+    const alerts = plan.actions.filter((a) => a.kind === "alert").map((a) => (a as { message: string }).message);
+    expect(plan.actions.filter((a) => a.kind === "migrate")).toEqual([{ kind: "migrate", vm: "b", from: "h1", to: "h3", rule: "s.move" }]);
+    expect(alerts).toEqual([
+      // h3 as it was before the move, kept in a global.
+      "",
+      // After the move: h1 lost b, h3 gained it; both busy. A frozen host refuses the write.
+      "h1 1 a true 20",
+      "TypeError",
+      "h2 1 c false 5",
+      "TypeError",
+      "h3 1 b true 10",
+      "TypeError",
+      // VMs: b now on h3 (load = cpu / h3's cpus); the kept h3 is still the old one.
+      "a@h1 20",
+      "h3  false",
+      "b@h3 10",
+      "h3  false",
+      "c@h2 5",
+      "h3  false",
+    ]);
+  });
+});
+
+describe("a host's group as a script sees it", () => {
+  it("is none while the groups are being classified and the host's group afterwards, in the same round", async () => {
+    const text = `policy g
+script """
+var first = null;
+function big(h) { if (first === null) first = h; return h.load > 20; }
+function groupOf(h) { return String(h.group); }
+function firstStill() { return String(first.group) + " " + Object.isFrozen(first); }
+"""
+group heavy when big(host)
+group rest otherwise
+
+rule show
+  for each host as h by h.name
+  then alert groupOf(h), alert firstStill()
+`;
+    const plan = await planWith([{ file: "g.policy", text }], FACTS);
+    expect(plan.errors).toEqual([]);
+    // h1 (load 30) is heavy, h2 (5) and h3 (0) are rest; the object the classifier saw keeps group none.
+    expect(plan.actions.map((a) => (a as { message: string }).message)).toEqual(["heavy", "null true", "rest", "null true", "rest", "null true"]);
+  });
+});

@@ -4,6 +4,8 @@ import { createPolicySandbox, loadSandbox, scriptAnalyzer } from "../../../engin
 import { createAnalyzer } from "../../../engine/sandbox/analyzer.js";
 import { sharedModule } from "../../../engine/sandbox/module.js";
 import { DEFAULT_SCRIPT_LIMITS, type ScriptLimits } from "../../../engine/types.js";
+import { ScriptRef } from "../../../grammar/compile-script.js";
+import type { HostView } from "../../../grammar/view.js";
 
 beforeAll(async () => {
   await loadSandbox();
@@ -219,6 +221,12 @@ describe("no leaks", () => {
     expect(sb.call("spin", [])).toEqual({ ok: false, message: "script spin: time limit of 50 ms exceeded" });
     expect(sb.call("missing", [])).toMatchObject({ ok: false });
     expect(sb.call("load", [{ vms: ["a"], load: 1 }])).toEqual({ ok: true, value: 11 });
+    // A host of the round crosses once, is kept for the round, and moves (crosses again) when its fields change.
+    const view = { name: "h1", state: "up", cpus: 2, mem: 4096, labels: {}, vms: [] as never[], load: 3, load_avg: 3, other_cpu: 0, used: 3, mem_used: 0, mem_free: 4096, mem_avail: 4096, vm_count: 0, busy: false, index: 0 };
+    expect(sb.call("load", [new ScriptRef(view as HostView, null)])).toEqual({ ok: true, value: 3 });
+    expect(sb.call("load", [new ScriptRef(view as HostView, null)])).toEqual({ ok: true, value: 3 });
+    view.load = 4;
+    expect(sb.call("load", [new ScriptRef(view as HostView, null)])).toEqual({ ok: true, value: 4 });
     // The next round gets a fresh context on the same runtime (the count below stays 3).
     sb.beginRound();
     expect(sb.call("talk", [8])).toEqual({ ok: true, value: [8, "y", null] });
@@ -232,7 +240,7 @@ describe("no leaks", () => {
     // runtimes, so its "runtimes leaked" count is wrong for newRuntime():
     // check that every runtime we made is disposed, then run the leak
     // sanitizer via assertNoMemoryAllocated once the list is cleared.
-    expect(debug.runtimes.size).toBe(3); // the policy's, and one per analysed block
+    expect(debug.runtimes.size).toBe(4); // the policy's, one per analysed block, and the one that found the interrupt counter (pacing.ts)
     for (const rt of debug.runtimes) expect(rt.alive).toBe(false);
     debug.runtimes.clear();
     debug.assertNoMemoryAllocated();
