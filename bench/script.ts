@@ -39,7 +39,7 @@ function benchHosts(count: number): (HostView & { load: number; vms: readonly Vm
       busy: false,
       index,
     };
-    host.vms = Array.from({ length: 20 }, (_, i) => ({ name: `web${index}-${String(i).padStart(2, "0")}`, cpu: 22.9, cpu_avg: 22.2, mem: 1024, labels: {}, pinned: false, migrating: false, host, load: 2.86, index: i }));
+    host.vms = Array.from({ length: 20 }, (_, i) => ({ name: `web${index}-${String(i).padStart(2, "0")}`, cpu: 22.9, cpu_avg: 22.2, cpu_changes: 0, mem: 1024, labels: {}, pinned: false, migrating: false, host, load: 2.86, index: i }));
     return host;
   });
 }

@@ -37,7 +37,7 @@ function hostWith(name: string, index: number, vmNames: string[]): MutableHost {
     busy: false,
     index,
   };
-  host.vms = vmNames.map((n, i): MutableVm => ({ name: n, cpu: 40, cpu_avg: 38, mem: 1024, labels: { app: "web" }, pinned: false, migrating: false, host, load: 10, index: i }));
+  host.vms = vmNames.map((n, i): MutableVm => ({ name: n, cpu: 40, cpu_avg: 38, cpu_changes: 0, mem: 1024, labels: { app: "web" }, pinned: false, migrating: false, host, load: 10, index: i }));
   host.vm_count = host.vms.length;
   host.load = 10 * host.vms.length;
   return host;
