@@ -45,7 +45,7 @@ export class ScriptRef {
       return [v.state, v.cpus, v.mem, v.labels, v.load, v.load_avg, v.used, v.other_cpu, v.mem_used, v.mem_free, v.mem_avail, v.vm_count, v.busy, this.group, v.vms];
     }
     const vm = this.view as VmView;
-    return [vm.cpu, vm.cpu_avg, vm.mem, vm.labels, vm.pinned, vm.migrating, vm.load, vm.host];
+    return [vm.cpu, vm.cpu_avg, vm.mem, vm.labels, vm.pinned, vm.migrating, vm.load, vm.host, vm.cpu_changes];
   }
 
   /** Whether `stamp` (an earlier `stamp()` of the same view) still describes it. Allocates nothing. */
@@ -61,7 +61,7 @@ export class ScriptRef {
     const vm = this.view as VmView;
     return (
       stamp[7] === vm.host && stamp[6] === vm.load && stamp[5] === vm.migrating && stamp[0] === vm.cpu && stamp[1] === vm.cpu_avg &&
-      stamp[2] === vm.mem && stamp[3] === vm.labels && stamp[4] === vm.pinned
+      stamp[2] === vm.mem && stamp[3] === vm.labels && stamp[4] === vm.pinned && stamp[8] === vm.cpu_changes
     );
   }
 }
