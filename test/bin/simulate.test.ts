@@ -68,7 +68,7 @@ describe("vmpolicy simulate", () => {
   it("--param POLICY.NAME=VALUE goes only to the set that declares POLICY", () => {
     const args = ["--scenario", "docs/examples/slow-link.yaml", "--iterations", "1", "--repeat", "9", "--duration", "5m", "--json", "--policy", "policies/cslb.policy", "--policy", "policies/examples/cslb-cost.policy"];
     const rows = (r: ReturnType<typeof simulate>) => JSON.parse(r.out).rows as { policy: string; migrations: number; runs: number }[];
-    const told = simulate(...args, "--param", "cslb_cost.link=11.9");
+    const told = simulate(...args, "--param", "cslb_cost.link=8");
     expect([told.code, told.err]).toEqual([0, ""]);
     const plain = rows(simulate(...args));
     // CSLB is untouched; cslb-cost, told its link is ten times slower, migrates less.
