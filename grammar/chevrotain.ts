@@ -27,3 +27,4 @@ const chevrotain = await load();
 export const createToken: typeof Chevrotain.createToken = chevrotain.createToken;
 export const Lexer: typeof Chevrotain.Lexer = chevrotain.Lexer;
 export const CstParser: typeof Chevrotain.CstParser = chevrotain.CstParser;
+export const LLkLookaheadStrategy: typeof Chevrotain.LLkLookaheadStrategy = chevrotain.LLkLookaheadStrategy;

@@ -14,8 +14,8 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import type { IToken } from "chevrotain";
-import { CstParser } from "./chevrotain.js";
+import type { ILookaheadStrategy, IToken, TokenType } from "chevrotain";
+import { CstParser, LLkLookaheadStrategy } from "./chevrotain.js";
 import {
   ALL_TOKENS,
   BinOp,
@@ -46,16 +46,73 @@ function isElementWord(token: IToken): boolean {
   return token.tokenType === HostWord || token.tokenType === VmWord;
 }
 
+/**
+ * chevrotain's LL(k) lookahead, each function built the first time its
+ * production is reached instead of all of them in `performSelfAnalysis`
+ * (~35 ms of `vmpolicy check`'s start-up; a file seldom uses every one).
+ */
+class LazyLookahead implements ILookaheadStrategy {
+  private readonly llk = new LLkLookaheadStrategy({ maxLookahead: 3 });
+  validate(options: Parameters<ILookaheadStrategy["validate"]>[0]): ReturnType<ILookaheadStrategy["validate"]> {
+    return this.llk.validate(options);
+  }
+  buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> {
+    let built: ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> | undefined;
+    const llk = this.llk;
+    return function (this: unknown, alts) {
+      built ??= llk.buildLookaheadForAlternation(options);
+      return built.call(this, alts);
+    };
+  }
+  buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> {
+    let built: ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> | undefined;
+    const llk = this.llk;
+    return function (this: unknown) {
+      built ??= llk.buildLookaheadForOptional(options);
+      return built.call(this);
+    };
+  }
+}
+
+/** chevrotain's internal name of the phase that computes the follow sets error recovery resynchronises on. */
+const FOLLOWS_PHASE = "computeAllProdsFollows";
+
 /** The grammar; one instance, see `policyParser`. */
 export class PolicyParser extends CstParser {
   constructor(validate: boolean) {
     super(ALL_TOKENS, {
       recoveryEnabled: true,
       maxLookahead: 3,
+      lookaheadStrategy: new LazyLookahead(),
       skipValidations: !validate,
       errorMessageProvider: syntaxMessageProvider,
     });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * The follow sets are needed only to recover from a syntax error, so
+   * `performSelfAnalysis` does not compute them (~15 ms of start-up): the
+   * first recovery does. Both overrides hook chevrotain internals (version
+   * pinned); test/grammar/parser-errors.test.ts covers recovery.
+   */
+  private computeFollows: (() => unknown) | null = null;
+
+  protected TRACE_INIT<T>(phase: string, impl: () => T): T {
+    if (phase === FOLLOWS_PHASE) {
+      this.computeFollows = impl;
+      return undefined as T;
+    }
+    return (CstParser.prototype as unknown as { TRACE_INIT(p: string, i: () => T): T }).TRACE_INIT.call(this, phase, impl);
+  }
+
+  protected getFollowSetFromFollowKey(key: unknown): TokenType[] {
+    if (this.computeFollows !== null) {
+      const compute = this.computeFollows;
+      this.computeFollows = null;
+      compute();
+    }
+    return (CstParser.prototype as unknown as { getFollowSetFromFollowKey(k: unknown): TokenType[] }).getFollowSetFromFollowKey.call(this, key);
   }
 
   /** Reserved words used as names in the last parse (P106), found while parsing so recovery cannot hide them. */
