@@ -4,23 +4,14 @@
  * `Identifier` with `longer_alt: Identifier` so `hosts` or `note` stay names.
  * `host` and `vm` are tokens of their own (a binding needs to tell them apart)
  * but belong to the `Identifier` category, so wherever a name is allowed they
- * are names.
+ * are names. grammar/lexer.ts matches them by hand, exactly as chevrotain's
+ * lexer built from `ALL_TOKENS` would (test/grammar/lexer.test.ts compares the two).
  */
 import type { TokenType } from "chevrotain";
 import { createToken, Lexer } from "./chevrotain.js";
 
-/*
- * Start-up: every pattern that is not a plain string names its first
- * characters (`start_chars_hint`) and whether it can span lines
- * (`line_breaks`), so building the lexer does not analyse the regular
- * expressions (that analysis was ~40 ms of `vmpolicy check`).
- * test/grammar/tokens.test.ts checks each hint against its pattern.
- */
-const DIGITS = [..."0123456789"];
-const NAME_START = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"];
-
 /** Every plain name, including `host` and `vm` (which are in its category). */
-export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, start_chars_hint: NAME_START, line_breaks: false, label: "a name" });
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: "a name" });
 
 /** The category of every reserved word, so a member name (`host.group`) may be any of them. */
 export const Keyword = createToken({ name: "Keyword", pattern: Lexer.NA, label: "a name" });
@@ -52,20 +43,20 @@ const KEYWORD_CATEGORIES: Partial<Record<ReservedWord, TokenType[]>> = {
 function keyword(word: ReservedWord): TokenType {
   const name = word[0]!.toUpperCase() + word.slice(1);
   const categories = KEYWORD_CATEGORIES[word] ?? [Keyword];
-  return createToken({ name, pattern: word, longer_alt: Identifier, categories, label: `\`${word}\`` });
+  return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, categories, label: `\`${word}\`` });
 }
 
 /** Keyword token types by word. */
 export const KW = Object.fromEntries(RESERVED_WORDS.map((w) => [w, keyword(w)])) as Record<ReservedWord, TokenType>;
 
 /** `host` and `vm`: the element words of a binding, and names everywhere else. */
-export const HostWord = createToken({ name: "HostWord", pattern: "host", longer_alt: Identifier, categories: [Identifier], label: "`host`" });
-export const VmWord = createToken({ name: "VmWord", pattern: "vm", longer_alt: Identifier, categories: [Identifier], label: "`vm`" });
+export const HostWord = createToken({ name: "HostWord", pattern: /host/, longer_alt: Identifier, categories: [Identifier], label: "`host`" });
+export const VmWord = createToken({ name: "VmWord", pattern: /vm/, longer_alt: Identifier, categories: [Identifier], label: "`vm`" });
 
 /** Whitespace, including a byte order mark some editors put at the start of a file. */
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\uFEFF]+/, start_chars_hint: [" ", "\t", "\r", "\n", "\f", "\v", "\uFEFF"], group: Lexer.SKIPPED, line_breaks: true });
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\uFEFF]+/, group: Lexer.SKIPPED, line_breaks: true });
 /** Comments go to their own group so the parser skips them and the formatter keeps them. */
-export const CommentTok = createToken({ name: "Comment", pattern: /#[^\n\r]*/, start_chars_hint: ["#"], line_breaks: false, group: "comments" });
+export const CommentTok = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
 
 /**
  * `"""…"""`. An unterminated block swallows the rest of the file (checked in
@@ -86,7 +77,6 @@ export const StringTok = createToken({
   name: "String",
   pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"?/,
   start_chars_hint: ['"'],
-  line_breaks: false,
   label: "a string",
 });
 
@@ -95,15 +85,13 @@ export const NumberTok = createToken({ name: "Number", pattern: Lexer.NA, label:
 export const Duration = createToken({
   name: "Duration",
   pattern: /\d+(?:\.\d+)?[smh](?![A-Za-z0-9_])/,
-  start_chars_hint: DIGITS,
-  line_breaks: false,
+  start_chars_hint: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
   label: "a duration",
 });
 export const PlainNumber = createToken({
   name: "PlainNumber",
   pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z0-9_])/,
-  start_chars_hint: DIGITS,
-  line_breaks: false,
+  start_chars_hint: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
   categories: [NumberTok],
   label: "a number",
 });
@@ -111,31 +99,29 @@ export const PlainNumber = createToken({
 export const BadNumber = createToken({
   name: "BadNumber",
   pattern: /\d[A-Za-z0-9_.]*/,
-  start_chars_hint: DIGITS,
-  line_breaks: false,
   categories: [NumberTok],
   label: "a number",
 });
 
-export const Coalesce = createToken({ name: "Coalesce", pattern: "??", categories: [BinOp], label: "`??`" });
-export const EqEq = createToken({ name: "EqEq", pattern: "==", categories: [BinOp], label: "`==`" });
-export const NotEq = createToken({ name: "NotEq", pattern: "!=", categories: [BinOp], label: "`!=`" });
-export const LessEq = createToken({ name: "LessEq", pattern: "<=", categories: [BinOp], label: "`<=`" });
-export const GreaterEq = createToken({ name: "GreaterEq", pattern: ">=", categories: [BinOp], label: "`>=`" });
-export const Less = createToken({ name: "Less", pattern: "<", categories: [BinOp], label: "`<`" });
-export const Greater = createToken({ name: "Greater", pattern: ">", categories: [BinOp], label: "`>`" });
-export const Equals = createToken({ name: "Equals", pattern: "=", label: "`=`" });
-export const Plus = createToken({ name: "Plus", pattern: "+", categories: [BinOp], label: "`+`" });
-export const Minus = createToken({ name: "Minus", pattern: "-", categories: [BinOp, Prefix], label: "`-`" });
-export const Star = createToken({ name: "Star", pattern: "*", categories: [BinOp], label: "`*`" });
-export const Slash = createToken({ name: "Slash", pattern: "/", categories: [BinOp], label: "`/`" });
-export const Percent = createToken({ name: "Percent", pattern: "%", categories: [BinOp], label: "`%`" });
-export const Dot = createToken({ name: "Dot", pattern: ".", label: "`.`" });
-export const Comma = createToken({ name: "Comma", pattern: ",", label: "`,`" });
-export const LParen = createToken({ name: "LParen", pattern: "(", label: "`(`" });
-export const RParen = createToken({ name: "RParen", pattern: ")", label: "`)`" });
-export const LBracket = createToken({ name: "LBracket", pattern: "[", label: "`[`" });
-export const RBracket = createToken({ name: "RBracket", pattern: "]", label: "`]`" });
+export const Coalesce = createToken({ name: "Coalesce", pattern: /\?\?/, categories: [BinOp], label: "`??`" });
+export const EqEq = createToken({ name: "EqEq", pattern: /==/, categories: [BinOp], label: "`==`" });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, categories: [BinOp], label: "`!=`" });
+export const LessEq = createToken({ name: "LessEq", pattern: /<=/, categories: [BinOp], label: "`<=`" });
+export const GreaterEq = createToken({ name: "GreaterEq", pattern: />=/, categories: [BinOp], label: "`>=`" });
+export const Less = createToken({ name: "Less", pattern: /</, categories: [BinOp], label: "`<`" });
+export const Greater = createToken({ name: "Greater", pattern: />/, categories: [BinOp], label: "`>`" });
+export const Equals = createToken({ name: "Equals", pattern: /=/, label: "`=`" });
+export const Plus = createToken({ name: "Plus", pattern: /\+/, categories: [BinOp], label: "`+`" });
+export const Minus = createToken({ name: "Minus", pattern: /-/, categories: [BinOp, Prefix], label: "`-`" });
+export const Star = createToken({ name: "Star", pattern: /\*/, categories: [BinOp], label: "`*`" });
+export const Slash = createToken({ name: "Slash", pattern: /\//, categories: [BinOp], label: "`/`" });
+export const Percent = createToken({ name: "Percent", pattern: /%/, categories: [BinOp], label: "`%`" });
+export const Dot = createToken({ name: "Dot", pattern: /\./, label: "`.`" });
+export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`" });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "`(`" });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "`)`" });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/, label: "`[`" });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/, label: "`]`" });
 
 // Longer words first, so `none`/`not` are not lexed as `no` followed by a name.
 const keywordsByLength = [...RESERVED_WORDS].sort((a, b) => b.length - a.length).map((w) => KW[w]);
@@ -203,10 +189,3 @@ const precedence = new Map<TokenType, number>([
 export function binaryPrecedence(type: TokenType): number {
   return precedence.get(type) ?? 0;
 }
-
-/** One lexer for the process: building it validates and optimises every pattern. */
-export const policyLexer = new Lexer(ALL_TOKENS, {
-  positionTracking: "full",
-  ensureOptimizations: true,
-  skipValidations: process.env["VITEST"] === undefined,
-});
