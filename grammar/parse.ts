@@ -132,5 +132,11 @@ export function parsePolicy(text: string, file: string): ParseResult {
     const at = { offset: 0, line: 1, column: 1 };
     const detail = e instanceof Error ? e.message : String(e);
     return { ast: null, diagnostics: [internalParserError(detail, { file, start: at, end: at })] };
+  } finally {
+    // The one parser would otherwise hold this file's tokens (and its errors' tokens) until the next
+    // parse: about as much heap as the AST itself (docs/engine.md, "Sizes and the event loop").
+    const parser = policyParser();
+    parser.input = [];
+    parser.reservedNames = [];
   }
 }
