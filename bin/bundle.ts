@@ -1,0 +1,48 @@
+/**
+ * `npm run build`'s last step: dist/bin/vmpolicy.js rebuilt as one esbuild
+ * bundle of the CLI and the modules of the commands a policy author runs
+ * (check, fmt, test, plan, lsp), each command a lazily loaded chunk in
+ * dist/bin/chunks/. Node then reads a handful of files instead of ~40 modules,
+ * which was a quarter of `vmpolicy check`'s own CPU time (README,
+ * "Benchmarks"). Packages (commander, chevrotain, QuickJS…) stay imports from
+ * node_modules, and the engine's commands (run, agent, replay, simulate) stay
+ * the modules tsc built in dist/bin/commands/, because they find files next to
+ * their own module (the dashboard's assets, the parse worker).
+ * Without this step (plain `tsc`) dist/bin/vmpolicy.js is tsc's and works the same.
+ */
+import { chmodSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+/** Commands loaded from tsc's output rather than bundled (see above). */
+const UNBUNDLED = new Set(["./commands/run.js", "./commands/agent.js", "./commands/replay.js", "./commands/simulate.js"]);
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const out = join(root, "dist", "bin");
+
+// Chunk names carry a content hash: last build's chunks would otherwise pile up.
+rmSync(join(out, "chunks"), { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { vmpolicy: "bin/vmpolicy.ts" },
+  outdir: out,
+  chunkNames: "chunks/[name]-[hash]",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  sourcemap: true,
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "unbundled-commands",
+      setup(b) {
+        b.onResolve({ filter: /^\.\/commands\// }, (args) => (UNBUNDLED.has(args.path) ? { path: args.path, external: true } : undefined));
+      },
+    },
+  ],
+});
+chmodSync(join(out, "vmpolicy.js"), 0o755);
