@@ -26,3 +26,14 @@ export const createToken: typeof Chevrotain.createToken = chevrotain.createToken
 export const Lexer: typeof Chevrotain.Lexer = chevrotain.Lexer;
 export const CstParser: typeof Chevrotain.CstParser = chevrotain.CstParser;
 export const LLkLookaheadStrategy: typeof Chevrotain.LLkLookaheadStrategy = chevrotain.LLkLookaheadStrategy;
+// The grammar's production classes, for recorded-grammar.ts.
+export const Alternation: typeof Chevrotain.Alternation = chevrotain.Alternation;
+export const Alternative: typeof Chevrotain.Alternative = chevrotain.Alternative;
+export const NonTerminal: typeof Chevrotain.NonTerminal = chevrotain.NonTerminal;
+export const Option: typeof Chevrotain.Option = chevrotain.Option;
+export const Repetition: typeof Chevrotain.Repetition = chevrotain.Repetition;
+export const RepetitionMandatory: typeof Chevrotain.RepetitionMandatory = chevrotain.RepetitionMandatory;
+export const RepetitionMandatoryWithSeparator: typeof Chevrotain.RepetitionMandatoryWithSeparator = chevrotain.RepetitionMandatoryWithSeparator;
+export const RepetitionWithSeparator: typeof Chevrotain.RepetitionWithSeparator = chevrotain.RepetitionWithSeparator;
+export const Rule: typeof Chevrotain.Rule = chevrotain.Rule;
+export const Terminal: typeof Chevrotain.Terminal = chevrotain.Terminal;

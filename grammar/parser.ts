@@ -1,7 +1,9 @@
 /**
  * The chevrotain parser of SPEC 2.2, producing a CST that cst-to-ast.ts turns
- * into the AST. Built once per process (building records and validates the
- * grammar, ~ms) and reused by every parse. Error recovery is on, so one run
+ * into the AST. Built once per process and reused by every parse; outside
+ * the tests building it reads the recorded grammar (recorded-grammar.ts) and
+ * leaves lookahead and follow sets to their first use, so start-up pays ~10 ms
+ * of CPU, not ~50 (docs/cli-speed.md). Error recovery is on, so one run
  * reports every syntax error of a file; the messages come from
  * syntax-errors.ts through the error message provider.
  *
@@ -41,6 +43,8 @@ import {
   VmWord,
 } from "./tokens.js";
 import { syntaxMessageProvider } from "./syntax-errors.js";
+import { decodeGrammar } from "./recorded-grammar.js";
+import { RECORDED_GRAMMAR } from "./recorded-grammar-data.js";
 
 function isElementWord(token: IToken): boolean {
   return token.tokenType === HostWord || token.tokenType === VmWord;
@@ -76,15 +80,17 @@ class LazyLookahead implements ILookaheadStrategy {
 
 /** chevrotain's internal name of the phase that computes the follow sets error recovery resynchronises on. */
 const FOLLOWS_PHASE = "computeAllProdsFollows";
+/** chevrotain's internal name of the phase that runs every rule once to record the grammar. */
+const RECORDING_PHASE = "Grammar Recording";
 
 /** The grammar; one instance, see `policyParser`. */
 export class PolicyParser extends CstParser {
-  constructor(validate: boolean) {
+  constructor(private readonly validating: boolean) {
     super(ALL_TOKENS, {
       recoveryEnabled: true,
       maxLookahead: 3,
       lookaheadStrategy: new LazyLookahead(),
-      skipValidations: !validate,
+      skipValidations: !validating,
       errorMessageProvider: syntaxMessageProvider,
     });
     this.performSelfAnalysis();
@@ -98,7 +104,18 @@ export class PolicyParser extends CstParser {
    */
   private computeFollows: (() => unknown) | null = null;
 
+  /**
+   * Outside the tests the grammar is not recorded but read from
+   * recorded-grammar-data.ts (test/grammar/recorded-grammar.test.ts keeps it
+   * equal to what recording gives); under the tests it is recorded and validated.
+   */
   protected TRACE_INIT<T>(phase: string, impl: () => T): T {
+    if (phase === RECORDING_PHASE && !this.validating && RECORDED_GRAMMAR.length > 0) {
+      const byName = new Map(ALL_TOKENS.map((t) => [t.name, t]));
+      const cache = (this as unknown as { gastProductionsCache: Record<string, unknown> }).gastProductionsCache;
+      for (const rule of decodeGrammar(RECORDED_GRAMMAR, byName)) cache[rule.name] = rule;
+      return undefined as T;
+    }
     if (phase === FOLLOWS_PHASE) {
       this.computeFollows = impl;
       return undefined as T;
