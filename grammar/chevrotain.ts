@@ -26,14 +26,16 @@ export const createToken: typeof Chevrotain.createToken = chevrotain.createToken
 export const Lexer: typeof Chevrotain.Lexer = chevrotain.Lexer;
 export const CstParser: typeof Chevrotain.CstParser = chevrotain.CstParser;
 export const LLkLookaheadStrategy: typeof Chevrotain.LLkLookaheadStrategy = chevrotain.LLkLookaheadStrategy;
-// The grammar's production classes, for recorded-grammar.ts.
-export const Alternation: typeof Chevrotain.Alternation = chevrotain.Alternation;
-export const Alternative: typeof Chevrotain.Alternative = chevrotain.Alternative;
-export const NonTerminal: typeof Chevrotain.NonTerminal = chevrotain.NonTerminal;
-export const Option: typeof Chevrotain.Option = chevrotain.Option;
-export const Repetition: typeof Chevrotain.Repetition = chevrotain.Repetition;
-export const RepetitionMandatory: typeof Chevrotain.RepetitionMandatory = chevrotain.RepetitionMandatory;
-export const RepetitionMandatoryWithSeparator: typeof Chevrotain.RepetitionMandatoryWithSeparator = chevrotain.RepetitionMandatoryWithSeparator;
-export const RepetitionWithSeparator: typeof Chevrotain.RepetitionWithSeparator = chevrotain.RepetitionWithSeparator;
-export const Rule: typeof Chevrotain.Rule = chevrotain.Rule;
-export const Terminal: typeof Chevrotain.Terminal = chevrotain.Terminal;
+/** The grammar's production classes by name, for recorded-grammar.ts. */
+export const GAST_CLASSES: Readonly<Record<string, { prototype: object }>> = {
+  Alternation: chevrotain.Alternation,
+  Alternative: chevrotain.Alternative,
+  NonTerminal: chevrotain.NonTerminal,
+  Option: chevrotain.Option,
+  Repetition: chevrotain.Repetition,
+  RepetitionMandatory: chevrotain.RepetitionMandatory,
+  RepetitionMandatoryWithSeparator: chevrotain.RepetitionMandatoryWithSeparator,
+  RepetitionWithSeparator: chevrotain.RepetitionWithSeparator,
+  Rule: chevrotain.Rule,
+  Terminal: chevrotain.Terminal,
+};

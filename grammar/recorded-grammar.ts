@@ -9,37 +9,13 @@
  * with `UPDATE_GRAMMAR=1 npx vitest run test/grammar/recorded-grammar.test.ts`.
  */
 import type { IProduction, Rule, TokenType } from "chevrotain";
-import {
-  Alternation,
-  Alternative,
-  NonTerminal,
-  Option,
-  Repetition,
-  RepetitionMandatory,
-  RepetitionMandatoryWithSeparator,
-  RepetitionWithSeparator,
-  Rule as RuleClass,
-  Terminal,
-} from "./chevrotain.js";
+import { GAST_CLASSES as CLASSES } from "./chevrotain.js";
 
 /** One production as data: its class and its own fields, children under `_definition`, token types by name. */
 export interface EncodedProduction {
   readonly c: string;
   readonly [field: string]: unknown;
 }
-
-const CLASSES: Record<string, { prototype: object }> = {
-  Alternation,
-  Alternative,
-  NonTerminal,
-  Option,
-  Repetition,
-  RepetitionMandatory,
-  RepetitionMandatoryWithSeparator,
-  RepetitionWithSeparator,
-  Rule: RuleClass,
-  Terminal,
-};
 
 /** Fields that hold a token type (stored by its name). */
 const TOKEN_FIELDS = new Set(["terminalType", "separator"]);
