@@ -26,6 +26,7 @@ export const createToken: typeof Chevrotain.createToken = chevrotain.createToken
 export const Lexer: typeof Chevrotain.Lexer = chevrotain.Lexer;
 export const CstParser: typeof Chevrotain.CstParser = chevrotain.CstParser;
 export const LLkLookaheadStrategy: typeof Chevrotain.LLkLookaheadStrategy = chevrotain.LLkLookaheadStrategy;
+export const getLookaheadPaths: typeof Chevrotain.getLookaheadPaths = chevrotain.getLookaheadPaths;
 /** The grammar's production classes by name, for recorded-grammar.ts. */
 export const GAST_CLASSES: Readonly<Record<string, { prototype: object }>> = {
   Alternation: chevrotain.Alternation,

@@ -1,9 +1,9 @@
 /**
  * The chevrotain parser of SPEC 2.2, producing a CST that cst-to-ast.ts turns
  * into the AST. Built once per process and reused by every parse; outside
- * the tests building it reads the recorded grammar (recorded-grammar.ts) and
- * leaves lookahead and follow sets to their first use, so start-up pays ~10 ms
- * of CPU, not ~50 (docs/cli-speed.md). Error recovery is on, so one run
+ * the tests building it reads the recorded grammar and lookahead paths
+ * (recorded-grammar.ts) and leaves the follow sets to their first use, so
+ * start-up pays ~12 ms of CPU, not ~50 (docs/cli-speed.md). Error recovery is on, so one run
  * reports every syntax error of a file; the messages come from
  * syntax-errors.ts through the error message provider.
  *
@@ -43,24 +43,31 @@ import {
   VmWord,
 } from "./tokens.js";
 import { syntaxMessageProvider } from "./syntax-errors.js";
-import { decodeGrammar } from "./recorded-grammar.js";
-import { RECORDED_GRAMMAR } from "./recorded-grammar-data.js";
+import { alternationLookahead, decodeGrammar, decodeLookahead, lookaheadKey, optionalLookahead } from "./recorded-grammar.js";
+import { RECORDED_GRAMMAR, RECORDED_LOOKAHEAD } from "./recorded-grammar-data.js";
 
 function isElementWord(token: IToken): boolean {
   return token.tokenType === HostWord || token.tokenType === VmWord;
 }
 
+/** k of the grammar's LL(k) lookahead. */
+export const MAX_LOOKAHEAD = 3;
+
 /**
- * chevrotain's LL(k) lookahead, each function built the first time its
- * production is reached instead of all of them in `performSelfAnalysis`
- * (~35 ms of `vmpolicy check`'s start-up; a file seldom uses every one).
+ * chevrotain's LL(k) lookahead without computing it at start-up: from the
+ * recorded paths (recorded-grammar-data.ts) when given, else each function
+ * built by chevrotain the first time its production is reached instead of
+ * all of them in `performSelfAnalysis` (~35 ms of `vmpolicy check`'s start-up).
  */
 class LazyLookahead implements ILookaheadStrategy {
-  private readonly llk = new LLkLookaheadStrategy({ maxLookahead: 3 });
+  private readonly llk = new LLkLookaheadStrategy({ maxLookahead: MAX_LOOKAHEAD });
+  constructor(private readonly recorded: ReadonlyMap<string, TokenType[][][]> | null) {}
   validate(options: Parameters<ILookaheadStrategy["validate"]>[0]): ReturnType<ILookaheadStrategy["validate"]> {
     return this.llk.validate(options);
   }
   buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> {
+    const paths = this.recorded?.get(lookaheadKey(options.rule.name, "Alternation", options.prodOccurrence));
+    if (paths !== undefined) return alternationLookahead(paths, options.hasPredicates) as ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]>;
     let built: ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> | undefined;
     const llk = this.llk;
     return function (this: unknown, alts) {
@@ -69,6 +76,8 @@ class LazyLookahead implements ILookaheadStrategy {
     };
   }
   buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> {
+    const paths = this.recorded?.get(lookaheadKey(options.rule.name, options.prodType, options.prodOccurrence));
+    if (paths !== undefined) return optionalLookahead(paths[0]!) as ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]>;
     let built: ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> | undefined;
     const llk = this.llk;
     return function (this: unknown) {
@@ -88,8 +97,8 @@ export class PolicyParser extends CstParser {
   constructor(private readonly validating: boolean) {
     super(ALL_TOKENS, {
       recoveryEnabled: true,
-      maxLookahead: 3,
-      lookaheadStrategy: new LazyLookahead(),
+      maxLookahead: MAX_LOOKAHEAD,
+      lookaheadStrategy: new LazyLookahead(validating || RECORDED_GRAMMAR.length === 0 ? null : decodeLookahead(RECORDED_LOOKAHEAD, new Map(ALL_TOKENS.map((t) => [t.name, t])))),
       skipValidations: !validating,
       errorMessageProvider: syntaxMessageProvider,
     });

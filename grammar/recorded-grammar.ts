@@ -1,15 +1,16 @@
 /**
  * The grammar of parser.ts as chevrotain records it (its GAST: rules,
- * alternations, repetitions, terminals), stored as data so that building the
- * parser outside the tests skips the recording phase (~15–20 ms of cold code
- * at every start-up). `encodeGrammar` turns the recorded rules into plain
+ * alternations, repetitions, terminals) and the LL(k) lookahead paths
+ * chevrotain computes from it, stored as data so that a parser built outside
+ * the tests neither records (~15–20 ms of cold code at every start-up) nor
+ * computes lookahead (~10 ms in the first parse). `encodeGrammar` turns the recorded rules into plain
  * data and `decodeGrammar` back into chevrotain's own production classes.
  * The data lives in recorded-grammar-data.ts; test/grammar/recorded-grammar.test.ts
  * fails when it no longer matches what parser.ts records, and rewrites it
  * with `UPDATE_GRAMMAR=1 npx vitest run test/grammar/recorded-grammar.test.ts`.
  */
 import type { IProduction, Rule, TokenType } from "chevrotain";
-import { GAST_CLASSES as CLASSES } from "./chevrotain.js";
+import { GAST_CLASSES as CLASSES, getLookaheadPaths } from "./chevrotain.js";
 
 /** One production as data: its class and its own fields, children under `_definition`, token types by name. */
 export interface EncodedProduction {
@@ -20,8 +21,13 @@ export interface EncodedProduction {
 /** Fields that hold a token type (stored by its name). */
 const TOKEN_FIELDS = new Set(["terminalType", "separator"]);
 
+/** The name of a production's class in `CLASSES`. */
+function classOf(node: object): string | undefined {
+  return Object.keys(CLASSES).find((name) => node.constructor === CLASSES[name]);
+}
+
 function encode(node: object): EncodedProduction {
-  const c = Object.keys(CLASSES).find((name) => node.constructor === CLASSES[name]);
+  const c = classOf(node);
   if (c === undefined) throw new Error(`unknown grammar production ${node.constructor.name}`);
   const out: Record<string, unknown> = { c };
   for (const [key, value] of Object.entries(node)) {
@@ -52,4 +58,91 @@ export function decodeGrammar(data: readonly EncodedProduction[], tokens: Readon
     return node as unknown as IProduction;
   };
   return data.map((e) => decode(e) as Rule);
+}
+
+// ---------------------------------------------------------------- lookahead
+
+/**
+ * The LL(k) lookahead of every alternation and optional production: per
+ * alternative (an optional production has one, the way into it), the token
+ * paths that choose it, as token names. Keyed `RULE:TYPE:OCCURRENCE`.
+ */
+export type EncodedLookahead = Readonly<Record<string, readonly (readonly (readonly string[])[])[]>>;
+
+const LOOKAHEAD_TYPES = new Set(["Alternation", "Option", "Repetition", "RepetitionMandatory", "RepetitionMandatoryWithSeparator", "RepetitionWithSeparator"]);
+
+/** The key of a production's lookahead. */
+export function lookaheadKey(rule: string, type: string, occurrence: number): string {
+  return `${rule}:${type}:${occurrence}`;
+}
+
+/** The productions of a rule that have a lookahead function (as chevrotain collects them: subrules are not entered). */
+function lookaheadProductions(rule: Rule): { type: string; idx: number; maxLookahead: number | undefined }[] {
+  const out: { type: string; idx: number; maxLookahead: number | undefined }[] = [];
+  const walk = (prods: readonly IProduction[]): void => {
+    for (const p of prods) {
+      const type = classOf(p) ?? "";
+      if (type === "NonTerminal" || type === "Terminal") continue;
+      const fields = p as unknown as { idx: number; maxLookahead?: number; definition: IProduction[] };
+      if (LOOKAHEAD_TYPES.has(type)) out.push({ type, idx: fields.idx, maxLookahead: fields.maxLookahead });
+      walk(fields.definition);
+    }
+  };
+  walk(rule.definition);
+  return out;
+}
+
+/** Every lookahead of the recorded rules, computed by chevrotain. */
+export function encodeLookahead(rules: readonly Rule[], maxLookahead: number): EncodedLookahead {
+  const out: Record<string, string[][][]> = {};
+  for (const rule of rules) {
+    for (const p of lookaheadProductions(rule)) {
+      const paths = getLookaheadPaths({ occurrence: p.idx, rule, prodType: p.type as "Alternation", maxLookahead: p.maxLookahead ?? maxLookahead });
+      const alternatives = p.type === "Alternation" ? paths : [paths[0]!];
+      out[lookaheadKey(rule.name, p.type, p.idx)] = alternatives.map((alt) => alt.map((path) => path.map((t) => t.name)));
+    }
+  }
+  return out;
+}
+
+/** What a lookahead function sees of the parser: the k-th next token. */
+interface Lookahead {
+  LA_FAST(k: number): { tokenTypeIdx: number };
+}
+
+/** Whether `token` is of `type` or of a type in its category (chevrotain's `tokenMatcher`). */
+function matches(token: { tokenTypeIdx: number }, type: TokenType): boolean {
+  return token.tokenTypeIdx === type.tokenTypeIdx || (type.isParent === true && type.categoryMatchesMap![token.tokenTypeIdx] === true);
+}
+
+/** The index of the first alternative one of whose paths the next tokens follow, as chevrotain's LL(k) function chooses. */
+export function alternationLookahead(paths: readonly (readonly TokenType[][])[], hasPredicates: boolean): (this: Lookahead, alts?: readonly { GATE?: () => boolean }[]) => number | undefined {
+  return function (alts) {
+    for (let t = 0; t < paths.length; t++) {
+      const gate = hasPredicates ? alts?.[t]?.GATE : undefined;
+      if (gate !== undefined && gate.call(this) === false) continue;
+      if (followsOne(this, paths[t]!)) return t;
+    }
+    return undefined;
+  };
+}
+
+/** Whether the next tokens follow one of `paths` (an optional production's way in). */
+export function optionalLookahead(paths: readonly TokenType[][]): (this: Lookahead) => boolean {
+  return function () {
+    return followsOne(this, paths);
+  };
+}
+
+function followsOne(parser: Lookahead, paths: readonly TokenType[][]): boolean {
+  next: for (const path of paths) {
+    for (let i = 0; i < path.length; i++) if (!matches(parser.LA_FAST(i + 1), path[i]!)) continue next;
+    return true;
+  }
+  return false;
+}
+
+/** The lookahead paths again as token types. */
+export function decodeLookahead(data: EncodedLookahead, tokens: ReadonlyMap<string, TokenType>): Map<string, TokenType[][][]> {
+  return new Map(Object.entries(data).map(([key, alts]) => [key, alts.map((alt) => alt.map((path) => path.map((name) => tokens.get(name)!)))]));
 }
