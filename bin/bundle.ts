@@ -8,12 +8,12 @@
  * node_modules, and the engine's commands (run, agent, replay, simulate) stay
  * the modules tsc built in dist/bin/commands/, because they find files next to
  * their own module (the dashboard's assets, the parse worker).
- * Without this step (plain `tsc`) dist/bin/vmpolicy.js is tsc's and works the same.
+ * Without this step (plain `tsc`, or esbuild not installed) dist/bin/vmpolicy.js
+ * is tsc's and works the same, only slower to start.
  */
 import { chmodSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 /** Commands loaded from tsc's output rather than bundled (see above). */
 const UNBUNDLED = new Set(["./commands/run.js", "./commands/agent.js", "./commands/replay.js", "./commands/simulate.js"]);
@@ -21,9 +21,16 @@ const UNBUNDLED = new Set(["./commands/run.js", "./commands/agent.js", "./comman
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(root, "dist", "bin");
 
+const entry = join(out, "vmpolicy.js");
+let esbuild: typeof import("esbuild") | null = null;
+try {
+  esbuild = await import("esbuild");
+} catch {
+  process.stderr.write("bin/bundle: esbuild is not installed; dist/bin/vmpolicy.js stays tsc's (unbundled)\n");
+}
 // Chunk names carry a content hash: last build's chunks would otherwise pile up.
-rmSync(join(out, "chunks"), { recursive: true, force: true });
-await build({
+if (esbuild !== null) rmSync(join(out, "chunks"), { recursive: true, force: true });
+await esbuild?.build({
   absWorkingDir: root,
   entryPoints: { vmpolicy: "bin/vmpolicy.ts" },
   outdir: out,
@@ -45,4 +52,4 @@ await build({
     },
   ],
 });
-chmodSync(join(out, "vmpolicy.js"), 0o755);
+chmodSync(entry, 0o755);
