@@ -11,15 +11,32 @@
  * Without this step (plain `tsc`, or esbuild not installed) dist/bin/vmpolicy.js
  * is tsc's and works the same, only slower to start.
  */
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MAX_LOOKAHEAD, PolicyParser } from "../grammar/parser.js";
+import { RECORDED_GRAMMAR_FILE, recordedGrammarSource } from "../grammar/recorded-grammar.js";
 
 /** Commands loaded from tsc's output rather than bundled (see above). */
 const UNBUNDLED = new Set(["./commands/run.js", "./commands/agent.js", "./commands/replay.js", "./commands/simulate.js"]);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(root, "dist", "bin");
+
+// The parser reads its grammar from recorded-grammar-data.ts: never build with a stale one.
+const recorded = recordedGrammarSource(new PolicyParser(true).grammarRules(), MAX_LOOKAHEAD);
+const stored = ((): string | null => {
+  try {
+    return readFileSync(join(root, RECORDED_GRAMMAR_FILE), "utf8");
+  } catch {
+    return null; // built without the sources: nothing to compare with
+  }
+})();
+if (stored !== null && stored !== recorded) {
+  writeFileSync(join(root, RECORDED_GRAMMAR_FILE), recorded);
+  process.stderr.write(`bin/bundle: the grammar changed; ${RECORDED_GRAMMAR_FILE} was rewritten: run npm run build again (and commit the file)\n`);
+  process.exit(1);
+}
 
 const entry = join(out, "vmpolicy.js");
 let esbuild: typeof import("esbuild") | null = null;

@@ -16,7 +16,7 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import type { ILookaheadStrategy, IToken, TokenType } from "chevrotain";
+import type { ILookaheadStrategy, IToken, Rule, TokenType } from "chevrotain";
 import { CstParser, LLkLookaheadStrategy } from "./chevrotain.js";
 import {
   ALL_TOKENS,
@@ -103,6 +103,11 @@ export class PolicyParser extends CstParser {
       errorMessageProvider: syntaxMessageProvider,
     });
     this.performSelfAnalysis();
+  }
+
+  /** The grammar as chevrotain holds it (recorded, or read from recorded-grammar-data.ts). */
+  grammarRules(): Rule[] {
+    return Object.values((this as unknown as { gastProductionsCache: Record<string, Rule> }).gastProductionsCache);
   }
 
   /**

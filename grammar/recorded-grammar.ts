@@ -5,9 +5,10 @@
  * the tests neither records (~15–20 ms of cold code at every start-up) nor
  * computes lookahead (~10 ms in the first parse). `encodeGrammar` turns the recorded rules into plain
  * data and `decodeGrammar` back into chevrotain's own production classes.
- * The data lives in recorded-grammar-data.ts; test/grammar/recorded-grammar.test.ts
- * fails when it no longer matches what parser.ts records, and rewrites it
- * with `UPDATE_GRAMMAR=1 npx vitest run test/grammar/recorded-grammar.test.ts`.
+ * The data lives in recorded-grammar-data.ts. `npm run build` (bin/bundle.ts)
+ * records the grammar and, when the file no longer matches, rewrites it and
+ * fails, so a stale file is never built; test/grammar/recorded-grammar.test.ts
+ * fails on it too (`UPDATE_GRAMMAR=1` rewrites it there).
  */
 import type { IProduction, Rule, TokenType } from "chevrotain";
 import { GAST_CLASSES as CLASSES, getLookaheadPaths } from "./chevrotain.js";
@@ -38,6 +39,22 @@ function encode(node: object): EncodedProduction {
     else out[key] = value;
   }
   return out as EncodedProduction;
+}
+
+/** Where the data lives, from the repository root. */
+export const RECORDED_GRAMMAR_FILE = "grammar/recorded-grammar-data.ts";
+
+/** The text of recorded-grammar-data.ts for the rules a parser recorded. */
+export function recordedGrammarSource(rules: readonly Rule[], maxLookahead: number): string {
+  return [
+    "// Generated from grammar/parser.ts by npm run build or test/grammar/recorded-grammar.test.ts (see grammar/recorded-grammar.ts); do not edit.",
+    'import type { EncodedLookahead, EncodedProduction } from "./recorded-grammar.js";',
+    "",
+    `export const RECORDED_GRAMMAR: readonly EncodedProduction[] = ${JSON.stringify(encodeGrammar(rules))};`,
+    "",
+    `export const RECORDED_LOOKAHEAD: EncodedLookahead = ${JSON.stringify(encodeLookahead(rules, maxLookahead))};`,
+    "",
+  ].join("\n");
 }
 
 /** The recorded rules as data. */
