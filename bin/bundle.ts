@@ -14,7 +14,8 @@
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MAX_LOOKAHEAD, PolicyParser } from "../grammar/parser.js";
+import { MAX_LOOKAHEAD } from "../grammar/lookahead.js";
+import { PolicyParser } from "../grammar/parser.js";
 import { RECORDED_GRAMMAR_FILE, recordedGrammarSource } from "../grammar/recorded-grammar.js";
 
 /** Commands loaded from tsc's output rather than bundled (see above). */

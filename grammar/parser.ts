@@ -2,7 +2,7 @@
  * The chevrotain parser of SPEC 2.2, producing a CST that cst-to-ast.ts turns
  * into the AST. Built once per process and reused by every parse; outside
  * the tests building it reads the recorded grammar and lookahead paths
- * (recorded-grammar.ts) and leaves the follow sets to their first use, so
+ * (recorded-grammar.ts, lookahead.ts) and leaves the follow sets to their first use, so
  * start-up pays ~12 ms of CPU, not ~50 (docs/cli-speed.md). Error recovery is on, so one run
  * reports every syntax error of a file; the messages come from
  * syntax-errors.ts through the error message provider.
@@ -16,8 +16,8 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import type { ILookaheadStrategy, IToken, Rule, TokenType } from "chevrotain";
-import { CstParser, LLkLookaheadStrategy } from "./chevrotain.js";
+import type { IToken, Rule, TokenType } from "chevrotain";
+import { CstParser } from "./chevrotain.js";
 import {
   ALL_TOKENS,
   BinOp,
@@ -43,48 +43,12 @@ import {
   VmWord,
 } from "./tokens.js";
 import { syntaxMessageProvider } from "./syntax-errors.js";
-import { alternationLookahead, decodeGrammar, decodeLookahead, lookaheadKey, optionalLookahead } from "./recorded-grammar.js";
+import { LazyLookahead, MAX_LOOKAHEAD } from "./lookahead.js";
+import { decodeGrammar, decodeLookahead } from "./recorded-grammar.js";
 import { RECORDED_GRAMMAR, RECORDED_LOOKAHEAD } from "./recorded-grammar-data.js";
 
 function isElementWord(token: IToken): boolean {
   return token.tokenType === HostWord || token.tokenType === VmWord;
-}
-
-/** k of the grammar's LL(k) lookahead. */
-export const MAX_LOOKAHEAD = 3;
-
-/**
- * chevrotain's LL(k) lookahead without computing it at start-up: from the
- * recorded paths (recorded-grammar-data.ts) when given, else each function
- * built by chevrotain the first time its production is reached instead of
- * all of them in `performSelfAnalysis` (~35 ms of `vmpolicy check`'s start-up).
- */
-class LazyLookahead implements ILookaheadStrategy {
-  private readonly llk = new LLkLookaheadStrategy({ maxLookahead: MAX_LOOKAHEAD });
-  constructor(private readonly recorded: ReadonlyMap<string, TokenType[][][]> | null) {}
-  validate(options: Parameters<ILookaheadStrategy["validate"]>[0]): ReturnType<ILookaheadStrategy["validate"]> {
-    return this.llk.validate(options);
-  }
-  buildLookaheadForAlternation(options: Parameters<ILookaheadStrategy["buildLookaheadForAlternation"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> {
-    const paths = this.recorded?.get(lookaheadKey(options.rule.name, "Alternation", options.prodOccurrence));
-    if (paths !== undefined) return alternationLookahead(paths, options.hasPredicates) as ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]>;
-    let built: ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> | undefined;
-    const llk = this.llk;
-    return function (this: unknown, alts) {
-      built ??= llk.buildLookaheadForAlternation(options);
-      return built.call(this, alts);
-    };
-  }
-  buildLookaheadForOptional(options: Parameters<ILookaheadStrategy["buildLookaheadForOptional"]>[0]): ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> {
-    const paths = this.recorded?.get(lookaheadKey(options.rule.name, options.prodType, options.prodOccurrence));
-    if (paths !== undefined) return optionalLookahead(paths[0]!) as ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]>;
-    let built: ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> | undefined;
-    const llk = this.llk;
-    return function (this: unknown) {
-      built ??= llk.buildLookaheadForOptional(options);
-      return built.call(this);
-    };
-  }
 }
 
 /** chevrotain's internal name of the phase that computes the follow sets error recovery resynchronises on. */

@@ -122,43 +122,6 @@ export function encodeLookahead(rules: readonly Rule[], maxLookahead: number): E
   return out;
 }
 
-/** What a lookahead function sees of the parser: the k-th next token. */
-interface Lookahead {
-  LA_FAST(k: number): { tokenTypeIdx: number };
-}
-
-/** Whether `token` is of `type` or of a type in its category (chevrotain's `tokenMatcher`). */
-function matches(token: { tokenTypeIdx: number }, type: TokenType): boolean {
-  return token.tokenTypeIdx === type.tokenTypeIdx || (type.isParent === true && type.categoryMatchesMap![token.tokenTypeIdx] === true);
-}
-
-/** The index of the first alternative one of whose paths the next tokens follow, as chevrotain's LL(k) function chooses. */
-export function alternationLookahead(paths: readonly (readonly TokenType[][])[], hasPredicates: boolean): (this: Lookahead, alts?: readonly { GATE?: () => boolean }[]) => number | undefined {
-  return function (alts) {
-    for (let t = 0; t < paths.length; t++) {
-      const gate = hasPredicates ? alts?.[t]?.GATE : undefined;
-      if (gate !== undefined && gate.call(this) === false) continue;
-      if (followsOne(this, paths[t]!)) return t;
-    }
-    return undefined;
-  };
-}
-
-/** Whether the next tokens follow one of `paths` (an optional production's way in). */
-export function optionalLookahead(paths: readonly TokenType[][]): (this: Lookahead) => boolean {
-  return function () {
-    return followsOne(this, paths);
-  };
-}
-
-function followsOne(parser: Lookahead, paths: readonly TokenType[][]): boolean {
-  next: for (const path of paths) {
-    for (let i = 0; i < path.length; i++) if (!matches(parser.LA_FAST(i + 1), path[i]!)) continue next;
-    return true;
-  }
-  return false;
-}
-
 /** The lookahead paths again as token types. */
 export function decodeLookahead(data: EncodedLookahead, tokens: ReadonlyMap<string, TokenType>): Map<string, TokenType[][][]> {
   return new Map(Object.entries(data).map(([key, alts]) => [key, alts.map((alt) => alt.map((path) => path.map((name) => tokens.get(name)!)))]));
