@@ -13,7 +13,7 @@ const json = args.includes("--json");
 const only = args.filter((a) => !a.startsWith("--"));
 
 /** The modules (in bench/) whose default export is a `Benchmark`, in the order they run. */
-const BENCHMARKS = ["check", "plan", "plan-script", "script", "simulate", "cli", "facts", "lsp", "dashboard", "record", "engine-cost"];
+const BENCHMARKS = ["check", "parse-memory", "plan", "plan-script", "script", "simulate", "cli", "facts", "lsp", "dashboard", "record", "engine-cost"];
 
 const files = BENCHMARKS.map((name) => `${name}.js`);
 const results: Record<string, BenchResult> = {};

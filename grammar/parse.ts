@@ -11,7 +11,8 @@ import { policyParser } from "./parser.js";
 import { deepestToken, MAX_EXPRESSION_DEPTH, tooDeepExpression } from "./depth.js";
 import { decodeParserMessage, internalParserError, nestedTooDeeply, reservedWordAsName } from "./syntax-errors.js";
 import { checkTokens, hasPosition, lexErrorDiagnostic, spanAfter, toComments, tokenSpan } from "./token-values.js";
-import { policyLexer, RESERVED_WORDS } from "./tokens.js";
+import { lexPolicy } from "./lexer.js";
+import { RESERVED_WORDS } from "./tokens.js";
 import { suggest } from "./suggest.js";
 
 /** What parsing one file gives: the AST (null when there is any syntax error) and the diagnostics. */
@@ -77,7 +78,7 @@ function tokensAfterLexErrors(errors: readonly ILexingError[], tokens: readonly 
 export function parsePolicy(text: string, file: string): ParseResult {
   let tokens: readonly IToken[] = [];
   try {
-    const lexed = policyLexer.tokenize(text);
+    const lexed = lexPolicy(text);
     tokens = lexed.tokens;
     const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexErrorDiagnostic(e, text, file));
     diagnostics.push(...checkTokens(lexed.tokens, file));
@@ -106,7 +107,7 @@ export function parsePolicy(text: string, file: string): ParseResult {
       diagnostics.push(makeDiagnostic(code, "error", message, span));
     }
 
-    const comments = toComments(lexed.groups["comments"] ?? [], file);
+    const comments = toComments(lexed.comments, file);
     let ast: PolicyFile | null = null;
     if (diagnostics.length === 0) {
       ast = cstToAst(cst, comments, file, diagnostics);
@@ -131,5 +132,11 @@ export function parsePolicy(text: string, file: string): ParseResult {
     const at = { offset: 0, line: 1, column: 1 };
     const detail = e instanceof Error ? e.message : String(e);
     return { ast: null, diagnostics: [internalParserError(detail, { file, start: at, end: at })] };
+  } finally {
+    // The one parser would otherwise hold this file's tokens (and its errors' tokens) until the next
+    // parse: about as much heap as the AST itself (docs/engine.md, "Sizes and the event loop").
+    const parser = policyParser();
+    parser.input = [];
+    parser.reservedNames = [];
   }
 }

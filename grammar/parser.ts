@@ -1,7 +1,9 @@
 /**
  * The chevrotain parser of SPEC 2.2, producing a CST that cst-to-ast.ts turns
- * into the AST. Built once per process (building records and validates the
- * grammar, ~ms) and reused by every parse. Error recovery is on, so one run
+ * into the AST. Built once per process and reused by every parse; outside
+ * the tests building it reads the recorded grammar and lookahead paths
+ * (recorded-grammar.ts, lookahead.ts) and leaves the follow sets to their first use, so
+ * start-up pays ~12 ms of CPU, not ~50 (docs/cli-speed.md). Error recovery is on, so one run
  * reports every syntax error of a file; the messages come from
  * syntax-errors.ts through the error message provider.
  *
@@ -14,7 +16,7 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import type { IToken } from "chevrotain";
+import type { IToken, Rule, TokenType } from "chevrotain";
 import { CstParser } from "./chevrotain.js";
 import {
   ALL_TOKENS,
@@ -41,21 +43,71 @@ import {
   VmWord,
 } from "./tokens.js";
 import { syntaxMessageProvider } from "./syntax-errors.js";
+import { LazyLookahead, MAX_LOOKAHEAD } from "./lookahead.js";
+import { decodeGrammar, decodeLookahead } from "./recorded-grammar.js";
+import { RECORDED_GRAMMAR, RECORDED_LOOKAHEAD } from "./recorded-grammar-data.js";
 
 function isElementWord(token: IToken): boolean {
   return token.tokenType === HostWord || token.tokenType === VmWord;
 }
 
+/** chevrotain's internal name of the phase that computes the follow sets error recovery resynchronises on. */
+const FOLLOWS_PHASE = "computeAllProdsFollows";
+/** chevrotain's internal name of the phase that runs every rule once to record the grammar. */
+const RECORDING_PHASE = "Grammar Recording";
+
 /** The grammar; one instance, see `policyParser`. */
 export class PolicyParser extends CstParser {
-  constructor(validate: boolean) {
+  constructor(private readonly validating: boolean) {
     super(ALL_TOKENS, {
       recoveryEnabled: true,
-      maxLookahead: 3,
-      skipValidations: !validate,
+      maxLookahead: MAX_LOOKAHEAD,
+      lookaheadStrategy: new LazyLookahead(validating || RECORDED_GRAMMAR.length === 0 ? null : decodeLookahead(RECORDED_LOOKAHEAD, new Map(ALL_TOKENS.map((t) => [t.name, t])))),
+      skipValidations: !validating,
       errorMessageProvider: syntaxMessageProvider,
     });
     this.performSelfAnalysis();
+  }
+
+  /** The grammar as chevrotain holds it (recorded, or read from recorded-grammar-data.ts). */
+  grammarRules(): Rule[] {
+    return Object.values((this as unknown as { gastProductionsCache: Record<string, Rule> }).gastProductionsCache);
+  }
+
+  /**
+   * The follow sets are needed only to recover from a syntax error, so
+   * `performSelfAnalysis` does not compute them (~15 ms of start-up): the
+   * first recovery does. Both overrides hook chevrotain internals (version
+   * pinned); test/grammar/parser-errors.test.ts covers recovery.
+   */
+  private computeFollows: (() => unknown) | null = null;
+
+  /**
+   * Outside the tests the grammar is not recorded but read from
+   * recorded-grammar-data.ts (test/grammar/recorded-grammar.test.ts keeps it
+   * equal to what recording gives); under the tests it is recorded and validated.
+   */
+  protected TRACE_INIT<T>(phase: string, impl: () => T): T {
+    if (phase === RECORDING_PHASE && !this.validating && RECORDED_GRAMMAR.length > 0) {
+      const byName = new Map(ALL_TOKENS.map((t) => [t.name, t]));
+      const cache = (this as unknown as { gastProductionsCache: Record<string, unknown> }).gastProductionsCache;
+      for (const rule of decodeGrammar(RECORDED_GRAMMAR, byName)) cache[rule.name] = rule;
+      return undefined as T;
+    }
+    if (phase === FOLLOWS_PHASE) {
+      this.computeFollows = impl;
+      return undefined as T;
+    }
+    return (CstParser.prototype as unknown as { TRACE_INIT(p: string, i: () => T): T }).TRACE_INIT.call(this, phase, impl);
+  }
+
+  protected getFollowSetFromFollowKey(key: unknown): TokenType[] {
+    if (this.computeFollows !== null) {
+      const compute = this.computeFollows;
+      this.computeFollows = null;
+      compute();
+    }
+    return (CstParser.prototype as unknown as { getFollowSetFromFollowKey(k: unknown): TokenType[] }).getFollowSetFromFollowKey.call(this, key);
   }
 
   /** Reserved words used as names in the last parse (P106), found while parsing so recovery cannot hide them. */

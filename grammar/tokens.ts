@@ -4,7 +4,8 @@
  * `Identifier` with `longer_alt: Identifier` so `hosts` or `note` stay names.
  * `host` and `vm` are tokens of their own (a binding needs to tell them apart)
  * but belong to the `Identifier` category, so wherever a name is allowed they
- * are names.
+ * are names. grammar/lexer.ts matches them by hand, exactly as chevrotain's
+ * lexer built from `ALL_TOKENS` would (test/grammar/lexer.test.ts compares the two).
  */
 import type { TokenType } from "chevrotain";
 import { createToken, Lexer } from "./chevrotain.js";
@@ -188,10 +189,3 @@ const precedence = new Map<TokenType, number>([
 export function binaryPrecedence(type: TokenType): number {
   return precedence.get(type) ?? 0;
 }
-
-/** One lexer for the process: building it validates and optimises every pattern. */
-export const policyLexer = new Lexer(ALL_TOKENS, {
-  positionTracking: "full",
-  ensureOptimizations: true,
-  skipValidations: process.env["VITEST"] === undefined,
-});

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
 import { useColor } from "./check.js";
-import { formatFactErrors, parseFactsJson } from "../../engine/plan/facts.js";
+import { factsText, formatFactErrors, parseFactsJson } from "../../engine/plan/facts.js";
 import { describeFsError, readPolicySources } from "../../engine/policy/files.js";
 import { loadPolicySet } from "../../engine/policy/set.js";
 import { planRound } from "../../engine/plan/index.js";
@@ -102,14 +102,14 @@ async function runPlan(options: PlanOptions): Promise<number> {
     process.stderr.write("vmpolicy plan: --interval needs --rounds\n");
     return 2;
   }
-  let factsText: string;
+  let text: string;
   try {
-    factsText = await readFile(options.facts, "utf8");
+    text = factsText(await readFile(options.facts));
   } catch (err) {
     process.stderr.write(`vmpolicy plan: cannot read ${options.facts}: ${describeFsError(err)}\n`);
     return 2;
   }
-  const facts = parseFactsJson(factsText, options.facts);
+  const facts = parseFactsJson(text, options.facts);
   if (!facts.ok) {
     process.stderr.write(`vmpolicy plan: ${options.facts} is not a valid facts snapshot:\n${formatFactErrors(facts.errors)}\n`);
     return 1;

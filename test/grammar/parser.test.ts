@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parsePolicy } from "../../grammar/parse.js";
+import { policyParser } from "../../grammar/parser.js";
 import { dumpAst, dumpDecl } from "../../grammar/print-expr.js";
 import type { Binary, Decl, LetDecl, Paren, RuleDecl, ScriptDecl, Span } from "../../grammar/ast.js";
 
@@ -181,5 +182,16 @@ describe("parsePolicy: line endings and encodings", () => {
     expect(r.diagnostics.map((d) => [d.code, d.span.start.line, d.span.start.column, d.message])).toEqual([
       ["P101", 2, 8, "unexpected character `é`"],
     ]);
+  });
+});
+
+describe("parsePolicy: memory", () => {
+  it("leaves no tokens in the shared parser, after a clean parse or a failed one", () => {
+    for (const src of ["policy p\nlet x = 1 + 2\n", "policy p\nlet x = (1 +\n"]) {
+      parsePolicy(src, "t.policy");
+      expect(policyParser().input).toEqual([]);
+      expect(policyParser().errors).toEqual([]);
+      expect(policyParser().reservedNames).toEqual([]);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatFactErrors, parseFactsJson, validateFacts } from "../../../engine/plan/facts.js";
+import { factsText, formatFactErrors, parseFactsJson, validateFacts } from "../../../engine/plan/facts.js";
 
 interface VmJ {
   name: string;
@@ -255,6 +255,41 @@ describe("parseFactsJson", () => {
     expect(r.ok).toBe(true);
     const bom = parseFactsJson("\ufeff" + JSON.stringify({ hosts: [] }), "facts.json");
     expect(bom.ok).toBe(true);
+  });
+
+  it("gives the facts validateFacts gives: defaults filled in, labels without a prototype", () => {
+    const f = good();
+    // A VM with the six fields agents send is adopted from the parse rather than copied (cpu_changes, which only the engine derives, filled in): it must come out the same.
+    f.hosts[1]!.vms.push({ name: "full", cpu: 1, mem: 2, labels: {}, pinned: true, cpu_avg: 3 }, { name: "full2", cpu: 1, mem: 2, labels: { a: "b" }, pinned: false, cpu_avg: 0 });
+    const parsed = parseFactsJson(JSON.stringify(f), "facts.json");
+    const validated = validateFacts(f);
+    expect(parsed.ok && validated.ok).toBe(true);
+    if (!parsed.ok || !validated.ok) return;
+    expect(parsed.facts).toEqual(validated.facts);
+    const vms = parsed.facts.hosts.flatMap((h) => h.vms);
+    expect(vms.map((v) => Object.getPrototypeOf(v.labels))).toEqual(vms.map(() => null));
+    expect(vms.map((v) => Object.keys(v).sort().join())).toEqual(vms.map(() => "cpu,cpu_avg,cpu_changes,labels,mem,name,pinned"));
+  });
+
+  it("finds every duplicate among 20,000 VM names, in order", () => {
+    const hosts = Array.from({ length: 10 }, (_, h) => ({
+      name: `h${h}`,
+      state: "up",
+      cpus: 8,
+      mem: 1024,
+      vms: Array.from({ length: 2000 }, (_, j) => ({ name: `v${(h * 2000 + j) % 15000}`, cpu: 1, mem: 1 })),
+    }));
+    const r = parseFactsJson(JSON.stringify({ hosts }), "f.json");
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.length).toBe(5000);
+    expect(r.errors[0]).toEqual({ path: "hosts[7].vms[1000].name", message: 'VM "v0" is on two hosts: h0 (hosts[0].vms[0]) and h7 (hosts[7].vms[1000])' });
+    expect(r.errors[4999]).toEqual({ path: "hosts[9].vms[1999].name", message: 'VM "v4999" is on two hosts: h2 (hosts[2].vms[999]) and h9 (hosts[9].vms[1999])' });
+  });
+
+  it("reads a file's bytes as ASCII or, with any other byte, as UTF-8", () => {
+    expect(factsText(Buffer.from('{"hosts":[]}'))).toBe('{"hosts":[]}');
+    expect(factsText(Buffer.from('\ufeff{"n":"vé€😀"}', "utf8"))).toBe('\ufeff{"n":"vé€😀"}');
   });
 
   it("passes validation errors through", () => {
