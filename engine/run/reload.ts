@@ -151,6 +151,8 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     if (closed) return;
     // Taken before the watch opens, so a replacement during the scan shows up at the next check.
     watched = await identities();
+    if (closed) return;
+    armFolders(); // the folders too: one removed and made again needs a new watch
     const w = watch([...paths], { ignoreInitial: true, persistent: false, depth: 0, ignored: (path) => !loaded(path) });
     w.on("all", (event, path) => {
       log.debug({ event, path }, "policy path changed");
@@ -163,7 +165,6 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     else watcher = w;
   };
 
-  await arm();
   let checking = false;
   let again = false;
   const checkRoots = (): void => {
@@ -194,14 +195,20 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     check = setInterval(checkRoots, ms);
     check.unref();
   };
-  const folders = watchFolders(paths, checkRoots, () => {
-    if (!closed) pollEvery(ROOT_CHECK_MS);
-  });
-  pollEvery(folders.all ? ROOT_SAFETY_CHECK_MS : ROOT_CHECK_MS);
+  let folders: { all: boolean; close: () => void } | null = null;
+  function armFolders(): void {
+    folders?.close();
+    folders = watchFolders(paths, checkRoots, () => {
+      if (!closed) pollEvery(ROOT_CHECK_MS);
+    });
+    pollEvery(folders.all ? ROOT_SAFETY_CHECK_MS : ROOT_CHECK_MS);
+  }
+
+  await arm();
   return async () => {
     closed = true;
     if (check) clearInterval(check);
-    folders.close();
+    folders?.close();
     if (timer) clearTimeout(timer);
     await chain;
     await watcher?.close();

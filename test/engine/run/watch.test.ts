@@ -76,6 +76,20 @@ describe("policy watcher", () => {
     }
   });
 
+  it("the folder holding a named folder removed and made again: the named folder coming back is seen", async () => {
+    const outer = join(mkdtempSync(join(tmpdir(), "vmpolicy-watch-")), "outer");
+    const dir = join(outer, "pd");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cslb.policy"), "policy cslb\n");
+    const w = await watching([dir]);
+    rmSync(outer, { recursive: true });
+    await until(() => w.count() >= 1, 5000, "a reload for the folder removed");
+    const n = w.count();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cslb.policy"), "policy cslb\n# back\n");
+    await until(() => w.count() > n, 5000, "a reload for the folder made again");
+  });
+
   it("a file named directly: only that file counts, not its neighbours", async () => {
     const dir = policyFolder();
     const w = await watching([join(dir, "examples", "extra.policy")]);
