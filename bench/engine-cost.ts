@@ -22,16 +22,15 @@
  * the JIT), while 30 s at a 10 s interval leave it interpreted and still
  * being compiled on V8's background threads (0 skips this: the figure of a
  * freshly started engine). Then it waits `BENCH_ENGINE_WARMUP` seconds at
- * the normal interval (start-up garbage costs more than the steady state),
- * `process.cpuUsage()` is read, and again after the measured time; a full
- * GC at the end of the warm-up settles what start-up left on the heap, which
- * V8's memory reducer would otherwise collect in the measured window once
- * (tens of ms) and never again. `phases_ms_per_round` splits the engine's
+ * the normal interval (V8's memory reducer collects start-up's garbage in
+ * the first minute or two, tens of ms at a time; forcing a GC instead only
+ * sets it off again a minute later), `process.cpuUsage()` is read, and again
+ * after the measured time. `phases_ms_per_round` splits the engine's
  * CPU: `gather` (the two `/facts` requests and checking the answers), the
  * shadow set's plan, the recording, the state file, `rest_of_round`
  * (assembling, validating and planning the snapshot, logging, executing) and
  * `between_rounds` (timers, GC, the API). Environment: `BENCH_ENGINE_SECONDS`
- * (default 60), `BENCH_ENGINE_WARMUP` (default 30); `BENCH_ENGINE_PLAIN=1`
+ * (default 60), `BENCH_ENGINE_WARMUP` (default 120); `BENCH_ENGINE_PLAIN=1`
  * leaves the shadow set and recording off; `BENCH_ENGINE_PROFILE=FILE.cpuprofile`
  * writes a CPU profile of the measured window only. `bench/engine.ts`
  * measures the same as separate `vmpolicy` processes, over longer runs.
@@ -42,8 +41,6 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface, type Interface } from "node:readline";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { pino } from "pino";
 import { EngineMetrics, wireEngineMetrics } from "../engine/http/metrics.js";
 import { startHttpApi } from "../engine/http/server.js";
@@ -123,18 +120,12 @@ function meterPhases(): { totals: Map<string, number>; restore: () => void } {
   return { totals, restore: () => restores.forEach((r) => r()) };
 }
 
-/** A full GC now (V8's flag set at run time; `--expose-gc` is not needed on the command line). */
-function collectGarbage(): void {
-  setFlagsFromString("--expose-gc");
-  (runInNewContext("gc") as () => void)();
-}
-
 const bench: Benchmark = {
   name: "engine_cpu_pct",
   description: "% of one core the engine alone uses managing the demo cluster (its agents in a child process), shadow set and recording on, 10 s interval, after a warm-up",
   async run() {
     const seconds = Number(process.env.BENCH_ENGINE_SECONDS ?? 60);
-    const warmup = Number(process.env.BENCH_ENGINE_WARMUP ?? 30);
+    const warmup = Number(process.env.BENCH_ENGINE_WARMUP ?? 120);
     const warmupRounds = Number(process.env.BENCH_ENGINE_WARMUP_ROUNDS ?? 300);
     const plain = process.env.BENCH_ENGINE_PLAIN === "1";
     const embedded = process.env.BENCH_ENGINE_EMBEDDED === "1";
@@ -165,7 +156,6 @@ const bench: Benchmark = {
       // Rounds back to back first: the engine's code reaches the JIT tiers a long-running engine's has.
       for (let i = 0; i < warmupRounds; i++) await engine.runRound();
       await sleep(warmup * 1000);
-      collectGarbage();
       const profile = process.env.BENCH_ENGINE_PROFILE;
       const session = profile ? new Session() : null;
       if (session) {
