@@ -96,15 +96,19 @@ async function startHelper(script: string, args: readonly string[] = []): Promis
  * in a plain engine). Async steps count everything the process did while
  * they were pending.
  */
-function meterPhases(): { totals: Map<string, number>; restore: () => void } {
+function meterPhases(): { totals: Map<string, number>; start: () => void; restore: () => void } {
   const totals = new Map<string, number>();
   const restores: (() => void)[] = [];
+  // Only steps begun after `start` count: a round running when the window opens is left out whole.
+  let window = 0;
   const meter = (proto: object, method: string, phase: string) => {
     const target = proto as Record<string, (...a: unknown[]) => unknown>;
     const original = target[method]!;
     target[method] = function (this: unknown, ...args: unknown[]) {
-      const c0 = cpuNow();
-      const add = () => totals.set(phase, (totals.get(phase) ?? 0) + cpuNow() - c0);
+      const [c0, begun] = [cpuNow(), window];
+      const add = () => {
+        if (begun === window) totals.set(phase, (totals.get(phase) ?? 0) + cpuNow() - c0);
+      };
       const r = original.apply(this, args);
       if (r instanceof Promise) r.then(add, add);
       else add();
@@ -117,7 +121,14 @@ function meterPhases(): { totals: Map<string, number>; restore: () => void } {
   meter(Shadow.prototype, "planRound", "shadow");
   meter(Recorder.prototype, "record", "record");
   meter(StateFile.prototype, "save", "state");
-  return { totals, restore: () => restores.forEach((r) => r()) };
+  return {
+    totals,
+    start: () => {
+      window++;
+      totals.clear();
+    },
+    restore: () => restores.forEach((r) => r()),
+  };
 }
 
 const bench: Benchmark = {
@@ -163,7 +174,7 @@ const bench: Benchmark = {
         await session.post("Profiler.enable");
         await session.post("Profiler.start");
       }
-      phases.totals.clear();
+      phases.start();
       const [c0, a0, f0, r0, t0] = [process.cpuUsage(), (await agents?.cpu()) ?? 0, (await floor?.cpu()) ?? 0, rounds, performance.now()];
       await sleep(seconds * 1000);
       const [cpu, a1, f1, t1] = [process.cpuUsage(c0), (await agents?.cpu()) ?? 0, (await floor?.cpu()) ?? 0, performance.now()];
