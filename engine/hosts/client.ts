@@ -136,6 +136,11 @@ export class AgentClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
+    // One deadline for the whole call (a retry and the body included), cleared when it ends:
+    // `AbortSignal.timeout` cannot be cleared, and its timer woke the idle engine after every request.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")), ms);
+    timer.unref();
     const send = () =>
       request(`${this.url}${path}`, {
         method,
@@ -143,25 +148,29 @@ export class AgentClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: ms,
         bodyTimeout: ms,
-        signal: AbortSignal.timeout(ms),
+        signal: deadline.signal,
       });
     let res;
-    try {
-      res = await send();
-    } catch (e) {
-      // A pooled keep-alive connection the agent closed (it restarted) fails at once; a GET is safe to try again on a fresh one.
-      if (method !== "GET" || !isStaleConnection(e)) throw this.transportError(e, route, ms);
-      try {
-        res = await send();
-      } catch (e2) {
-        throw this.transportError(e2, route, ms);
-      }
-    }
     let text: string;
     try {
-      text = await res.body.text();
-    } catch (e) {
-      throw this.transportError(e, route, ms);
+      try {
+        res = await send();
+      } catch (e) {
+        // A pooled keep-alive connection the agent closed (it restarted) fails at once; a GET is safe to try again on a fresh one.
+        if (method !== "GET" || !isStaleConnection(e)) throw this.transportError(e, route, ms);
+        try {
+          res = await send();
+        } catch (e2) {
+          throw this.transportError(e2, route, ms);
+        }
+      }
+      try {
+        text = await res.body.text();
+      } catch (e) {
+        throw this.transportError(e, route, ms);
+      }
+    } finally {
+      clearTimeout(timer);
     }
     let json: unknown = null;
     if (text !== "") {

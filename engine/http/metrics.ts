@@ -12,6 +12,9 @@ import { HOST_STATES } from "../../grammar/types.js";
 import type { EngineStatus, JournalEntry, ReloadResult, RoundSummary } from "./control.js";
 import type { Plan } from "../types.js";
 
+/** How often the event-loop lag histogram (`vmpolicy_nodejs_eventloop_lag_*`) samples; see its use. */
+export const EVENT_LOOP_SAMPLE_MS = 10_000;
+
 export interface EngineMetricsOptions {
   /** Where the scrape-time gauges come from (set later with `setStatusSource` when the engine is built after the metrics). */
   readonly status?: () => EngineStatus;
@@ -147,9 +150,11 @@ export class EngineMetrics {
         this.set(s?.policies.length ?? 0);
       },
     });
-    // The event-loop lag monitor wakes the process every `precision` ms; prom-client's 10 ms
-    // default alone costs ~0.3% of a core (measured), more than the engine itself.
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "vmpolicy_", eventLoopMonitoringPrecision: 500 });
+    // The event-loop lag monitor wakes the process every `precision` ms: prom-client's 10 ms
+    // default alone cost ~0.3 % of a core, and 500 ms still ~8 ms of CPU per 10 s round on a
+    // busy 2-core host (docs/replay.md), eight times the engine's whole budget. Once per 10 s
+    // (the default round interval) samples the lag as often as the engine has work to lag.
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "vmpolicy_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
   /** Connects the scrape-time gauges to an engine. */

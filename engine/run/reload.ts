@@ -5,8 +5,9 @@
  * watcher that triggers a reload, debounced so an editor's save (often
  * several events) becomes one reload.
  */
+import { watch as fsWatch, type FSWatcher as FsWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "pino";
 import type { Diagnostic } from "../../grammar/diagnostics.js";
@@ -83,8 +84,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.span.file}:${d.span.start.line}:${d.span.start.column}: ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ""}`;
 }
 
-/** How often the watcher checks that each named path is still the file or folder it watches. */
+/**
+ * How often the watcher checks that each named path is still the file or
+ * folder it watches: while a named path's folder cannot be watched itself,
+ * and otherwise as a slow safety net (a folder's watch tells at once when an
+ * entry of it is removed, created or renamed; a check every second cost the
+ * idle engine more CPU than its rounds).
+ */
 const ROOT_CHECK_MS = 1000;
+const ROOT_SAFETY_CHECK_MS = 60_000;
 
 /** `dev:ino` of a path, or null when it is missing: tells a replaced or returned folder from the one watched. */
 async function identity(path: string): Promise<string | null> {
@@ -102,9 +110,12 @@ async function identity(path: string): Promise<string | null> {
  * is deleted and created again, or renamed away and back, it reports nothing
  * more, and a path missing when watching starts is never picked up. So the
  * watch is opened afresh after every burst (before `onChange`, so the reload
- * reads what the new watch already covers), and every `ROOT_CHECK_MS` each
- * named path is compared with the one watched; a path that vanished, came
- * back or was replaced counts as a change.
+ * reads what the new watch already covers), and each named path is compared
+ * with the one watched whenever its folder reports an entry of that name
+ * changing (and every `ROOT_SAFETY_CHECK_MS`; every `ROOT_CHECK_MS` while
+ * that folder cannot be watched); a path that vanished, came back or was
+ * replaced counts as a change. An idle watcher wakes the process only for
+ * the safety check.
  */
 export async function watchPolicies(paths: readonly string[], debounceMs: number, onChange: () => void, log: Logger): Promise<() => Promise<void>> {
   let timer: NodeJS.Timeout | null = null;
@@ -143,6 +154,8 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     if (closed) return;
     // Taken before the watch opens, so a replacement during the scan shows up at the next check.
     watched = await identities();
+    if (closed) return;
+    armFolders(); // the folders too: one removed and made again needs a new watch
     const w = watch([...paths], { ignoreInitial: true, persistent: false, depth: 0, ignored: (path) => !loaded(path) });
     w.on("all", (event, path) => {
       log.debug({ event, path }, "policy path changed");
@@ -155,10 +168,14 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
     else watcher = w;
   };
 
-  await arm();
   let checking = false;
-  const check = setInterval(() => {
-    if (checking || closed) return;
+  let again = false;
+  const checkRoots = (): void => {
+    if (closed) return;
+    if (checking) {
+      again = true; // an event during a check is looked at once it ends
+      return;
+    }
     checking = true;
     void identities()
       .then((now) => {
@@ -167,15 +184,69 @@ export async function watchPolicies(paths: readonly string[], debounceMs: number
         watched = now; // one burst per replacement, not one per check until it is re-armed
         burst();
       })
-      .finally(() => (checking = false));
-  }, ROOT_CHECK_MS);
-  check.unref();
+      .finally(() => {
+        checking = false;
+        if (again) {
+          again = false;
+          checkRoots();
+        }
+      });
+  };
+  let check: NodeJS.Timeout | null = null;
+  const pollEvery = (ms: number): void => {
+    if (check) clearInterval(check);
+    check = setInterval(checkRoots, ms);
+    check.unref();
+  };
+  let folders: { all: boolean; close: () => void } | null = null;
+  function armFolders(): void {
+    folders?.close();
+    folders = watchFolders(paths, checkRoots, () => {
+      if (!closed) pollEvery(ROOT_CHECK_MS);
+    });
+    pollEvery(folders.all ? ROOT_SAFETY_CHECK_MS : ROOT_CHECK_MS);
+  }
+
+  await arm();
   return async () => {
     closed = true;
-    clearInterval(check);
+    if (check) clearInterval(check);
+    folders?.close();
     if (timer) clearTimeout(timer);
     await chain;
     await watcher?.close();
     watcher = null;
   };
+}
+
+/**
+ * Watches the folder holding each named path (not persistent: it never
+ * keeps the process alive) and calls `onEntry` when an entry of a named
+ * path's name changes there. `all` is false when some folder could not be
+ * watched; `onLost` is called when a watch fails later (its folder removed).
+ */
+function watchFolders(paths: readonly string[], onEntry: () => void, onLost: () => void): { all: boolean; close: () => void } {
+  const byFolder = new Map<string, Set<string>>();
+  for (const p of paths) {
+    const abs = resolve(p);
+    const names = byFolder.get(dirname(abs)) ?? new Set<string>();
+    byFolder.set(dirname(abs), names.add(basename(abs)));
+  }
+  const watchers: FsWatcher[] = [];
+  let all = true;
+  for (const [folder, names] of byFolder) {
+    try {
+      const w = fsWatch(folder, { persistent: false }, (_event, name) => {
+        if (name === null || names.has(String(name))) onEntry();
+      });
+      w.on("error", () => {
+        w.close();
+        onLost();
+      });
+      watchers.push(w);
+    } catch {
+      all = false;
+    }
+  }
+  return { all, close: () => watchers.forEach((w) => w.close()) };
 }

@@ -48,7 +48,9 @@ export class DashboardFeed {
   private readonly throttleMs: number;
   private readonly decisionCount: number;
   private readonly maxBuffered: number;
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly heartbeatMs: number;
+  /** Runs only while a page is connected: an engine nobody watches is never woken for it. */
+  private heartbeat: NodeJS.Timeout | null = null;
   private readonly onError: (e: Error) => void;
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
@@ -66,8 +68,7 @@ export class DashboardFeed {
     this.decisionCount = options.decisions ?? 300;
     this.maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.onError = options.onError ?? (() => undefined);
-    this.heartbeat = setInterval(() => this.write(": ping\n\n"), options.heartbeatMs ?? 15_000);
-    this.heartbeat.unref();
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
   }
 
   /** Everything the page shows, with the whole last hour of history. */
@@ -95,19 +96,31 @@ export class DashboardFeed {
       return;
     }
     this.clients.add(res);
-    res.on("close", () => this.clients.delete(res));
+    res.on("close", () => this.remove(res));
+    if (this.heartbeat === null) {
+      this.heartbeat = setInterval(() => this.write(": ping\n\n"), this.heartbeatMs);
+      this.heartbeat.unref();
+    }
     let snap: DashboardMessage;
     try {
       snap = await this.snapshot();
     } catch (e) {
       // Ending the stream makes the browser reconnect (after `retry`) and try again.
       this.onError(e as Error);
-      this.clients.delete(res);
+      this.remove(res);
       res.end();
       return;
     }
     this.lastT ??= lastTime(snap.history);
     if (!res.writableEnded && !res.destroyed) res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
+  }
+
+  private remove(res: ServerResponse): void {
+    this.clients.delete(res);
+    if (this.clients.size === 0 && this.heartbeat !== null) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
   }
 
   /** Open streams. */
@@ -148,7 +161,7 @@ export class DashboardFeed {
     for (const res of this.clients) {
       if (res.writableLength > this.maxBuffered) {
         res.destroy();
-        this.clients.delete(res);
+        this.remove(res);
         continue;
       }
       res.write(chunk);
@@ -158,7 +171,8 @@ export class DashboardFeed {
   /** Ends every stream (the API is closing). */
   close(): void {
     this.closed = true;
-    clearInterval(this.heartbeat);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     if (this.timer) clearTimeout(this.timer);
     for (const res of this.clients) res.end();
     this.clients.clear();

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { request, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { EngineMetrics } from "../../../engine/http/metrics.js";
 import { startHttpApi, type RunningHttpApi } from "../../../engine/http/server.js";
 import { CONTENT_SECURITY_POLICY } from "../../../engine/http/dashboard/routes.js";
@@ -197,6 +197,30 @@ describe("GET /events", () => {
     const [, update] = await stream.next(2);
     expect((update!.data.status as EngineStatus).paused).toBe(false);
     stream.close();
+  });
+
+  it("keeps its heartbeat timer only while a page is connected: an engine nobody watches is not woken for it", async () => {
+    const set = vi.spyOn(globalThis, "setInterval");
+    const clear = vi.spyOn(globalThis, "clearInterval");
+    try {
+      // Counted, not timed: the heartbeat is the feed's only interval (15 s by default).
+      const heartbeats = () => set.mock.calls.flatMap((c, i) => (c[1] === 15_000 ? [set.mock.results[i]!.value as NodeJS.Timeout] : []));
+      const url = await start();
+      expect(heartbeats()).toHaveLength(0);
+      const stream = events(url);
+      await stream.next(1);
+      expect(heartbeats()).toHaveLength(1);
+      stream.close();
+      const deadline = Date.now() + 5000;
+      while (!clear.mock.calls.some((c) => c[0] === heartbeats()[0])) {
+        if (Date.now() > deadline) throw new Error("the heartbeat was not stopped after the page left");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(heartbeats()).toHaveLength(1);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it("ends open streams when the API closes", async () => {

@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, copyFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { watchPolicies } from "../../../engine/run/reload.js";
 import { sleep, testLogger, until, engineTestState, POLICIES, testConfig } from "./harness.js";
 import type { ReloadResult } from "../../../engine/http/control.js";
@@ -57,6 +57,37 @@ describe("policy watcher", () => {
     await until(() => w.count() === 3, 5000, "a reload for a removed .policy file");
     await sleep(300);
     expect(w.count()).toBe(3);
+  });
+
+  it("idle, it sets no timer shorter than a minute: its folders' own watches see a replacement at once", async () => {
+    const dir = policyFolder();
+    const spy = vi.spyOn(globalThis, "setInterval");
+    try {
+      const w = await watching([dir, join(dir, "cslb.policy")]);
+      // Counted, not timed: a check every second cost the idle engine more CPU than its rounds.
+      const delays = spy.mock.calls.map((c) => c[1]);
+      expect(delays).toEqual([60_000]);
+      renameSync(dir, `${dir}x`);
+      await until(() => w.count() === 1, 5000, "a reload for the folder renamed away");
+      renameSync(`${dir}x`, dir);
+      await until(() => w.count() === 2, 5000, "a reload for the folder coming back");
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("the folder holding a named folder removed and made again: the named folder coming back is seen", async () => {
+    const outer = join(mkdtempSync(join(tmpdir(), "vmpolicy-watch-")), "outer");
+    const dir = join(outer, "pd");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cslb.policy"), "policy cslb\n");
+    const w = await watching([dir]);
+    rmSync(outer, { recursive: true });
+    await until(() => w.count() >= 1, 5000, "a reload for the folder removed");
+    const n = w.count();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cslb.policy"), "policy cslb\n# back\n");
+    await until(() => w.count() > n, 5000, "a reload for the folder made again");
   });
 
   it("a file named directly: only that file counts, not its neighbours", async () => {
