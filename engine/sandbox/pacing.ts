@@ -9,7 +9,7 @@
  * operator. The handler is the one place the host gets control, and the
  * counter is an int in the context's WASM memory: each time the handler runs
  * it sets the counter so that the next check comes about a millisecond of
- * work later (polls that are cheap raise the period, up to 1,024; polls that
+ * work later (polls that are cheap raise the period, up to 32; polls that
  * are slow lower it to 1), and each call starts with a period of 8. A call
  * therefore stops within about one native operation of its deadline
  * whichever builtin or operator allocates (the prelude's wrapped builtins
@@ -29,12 +29,14 @@ import type { QuickJSContext, QuickJSWASMModule } from "quickjs-emscripten";
 /** QuickJS's `JS_INTERRUPT_COUNTER_INIT`: the counter's value whenever the handler runs. */
 const QUICKJS_PERIOD = 10_000;
 /**
- * The longest period we set. Polls of a tight loop cost ~20 ns and a check
- * ~0.5 µs, so 1024 keeps the checks to a few percent of such a loop, and a
- * loop that turns from cheap polls to slow ones runs at most 1024 of them
- * before the period adapts (the prelude's wrapped builtins ask sooner).
+ * The longest period we set. A loop that turns from cheap polls to slow ones
+ * runs up to this many of them before the period adapts, whatever each
+ * costs: at 1024, a million-item spread (~20 ms a turn here) after a cheap
+ * loop ran 6-10 s past its 50 ms limit whenever the heap had room, so that
+ * no growth was refused. At 32 that is ~0.6 s at most; a check (~0.5 µs)
+ * every 32 polls of ~20 ns costs a tight loop about a quarter more.
  */
-const MAX_PERIOD = 1024;
+const MAX_PERIOD = 32;
 /**
  * Polls before the first check of a call. Every jump polls, not only a
  * loop's, so a short scoring function with a ternary polls twice; below 8
