@@ -26,6 +26,25 @@ export interface VmRecord extends VmDefinition {
   readonly generation: number;
 }
 
+/** Why a claim of a VM's record must not go ahead (shown the current record, or undefined when there is none), or null. */
+export type Refusal = (current: VmRecord | undefined) => string | null;
+
+/** Starting a VM of `host`'s initial list: only when its record is absent or names `host` already. */
+export function listedHere(host: string, vm: string): Refusal {
+  return (current) => (current === undefined || current.host === host ? null : `not starting ${vm}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+}
+
+/** Restarting a VM lost with `from`: only when its record still names `from`. */
+export function lostWith(from: string, vm: string): Refusal {
+  return (current) => (current?.host === from ? null : `VM ${vm} last ran on ${current?.host}, not ${from}: refusing to start a second copy`);
+}
+
+/** A VM that runs on `host` now, having come from one of `from`: the record may name none, `host`, or one of `from`, never a third host. */
+export function arrivedFrom(host: string, vm: string, from: readonly string[]): Refusal {
+  return (current) =>
+    current === undefined || current.host === host || from.includes(current.host) ? null : `shared storage names ${current.host} as the host of ${vm} (generation ${current.generation})`;
+}
+
 /** A lock older than this was left by an agent that died inside a claim (a claim takes milliseconds). */
 const STALE_LOCK_MS = 10_000;
 /** How long a claim waits for another agent's lock before giving up with a 409. */
@@ -56,7 +75,7 @@ export class SimStorage {
    * the current record, or undefined when there is none) says why not: that
    * reason becomes a 409. Returns the record written (generation + 1).
    */
-  claim(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null): VmRecord {
+  claim(def: VmDefinition, refuse: Refusal): VmRecord {
     const path = this.file(def.name);
     const lock = `${path}.lock`;
     this.lock(lock, def);
@@ -80,7 +99,7 @@ export class SimStorage {
    * it meanwhile). Claiming before starting means that of two agents
    * racing, the loser never starts anything.
    */
-  async claimThen<T>(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null, start: () => Promise<T>): Promise<T> {
+  async claimThen<T>(def: VmDefinition, refuse: Refusal, start: () => Promise<T>): Promise<T> {
     const before = this.read(def.name);
     const mine = this.claim(def, refuse);
     try {
@@ -105,9 +124,7 @@ export class SimStorage {
    */
   take(def: VmDefinition, from: readonly string[]): string | null {
     try {
-      this.claim(def, (current) =>
-        current === undefined || current.host === def.host || from.includes(current.host) ? null : `shared storage names ${current.host} as the host of ${def.name} (generation ${current.generation})`,
-      );
+      this.claim(def, arrivedFrom(def.host, def.name, from));
       return null;
     } catch (e) {
       return (e as Error).message;

@@ -33,7 +33,7 @@ const INCOMING_POLL_MS = 200;
 /** How long a hand-over waits for an incoming guest to finish loading ("inmigrate"). */
 const INCOMING_SETTLE_MS = 10_000;
 import type { QmpClient } from "./qmp.js";
-import { SimStorage, type VmRecord } from "../sim-storage.js";
+import { listedHere, lostWith, type Refusal, SimStorage, type VmRecord } from "../sim-storage.js";
 import { lockRunDir, type RunDirLock } from "./run-dir-lock.js";
 import { checkDestination } from "../destination.js";
 
@@ -153,7 +153,8 @@ export class QemuDriver implements Driver {
         const def = { name: g.name, mem: g.mem, vcpus: g.vcpus ?? 1, labels: { ...(g.labels ?? {}) }, pinned: g.pinned ?? false, host: d.name, extra: { busy: g.busy === true } };
         // Why the record forbids starting it here (set by the check, which runs again under the record's lock).
         const refusal: { why: string | null } = { why: null };
-        const elsewhere = (current: VmRecord | undefined) => (refusal.why = current === undefined || current.host === d.name ? null : `not starting ${g.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+        const listed = listedHere(d.name, g.name);
+        const elsewhere = (current: VmRecord | undefined) => (refusal.why = listed(current));
         if (d.storage) elsewhere(d.storage.read(g.name));
         try {
           if (refusal.why === null) {
@@ -231,7 +232,7 @@ export class QemuDriver implements Driver {
   }
 
   /** Claims the record of `def` for this host, then starts it (`SimStorage.claimThen`); without storage, just starts it. */
-  private launchClaimed(def: VmDefinition, refuse: (current: VmRecord | undefined) => string | null): Promise<QemuVm> {
+  private launchClaimed(def: VmDefinition, refuse: Refusal): Promise<QemuVm> {
     return this.storage ? this.storage.claimThen({ ...def, host: this.name }, refuse, () => this.launch(def)) : this.launch(def);
   }
 
@@ -442,7 +443,7 @@ export class QemuDriver implements Driver {
     if (!this.storage) throw new DriverError(409, `host ${this.name} has no shared storage (start its agent with --storage DIR)`);
     const def = this.storage.read(vmName);
     if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
-    const lastRanOn = (current: VmRecord | undefined) => (current?.host === from ? null : `VM ${vmName} last ran on ${current?.host}, not ${from}: refusing to start a second copy`);
+    const lastRanOn = lostWith(from, vmName);
     const refused = lastRanOn(def);
     if (refused) throw new DriverError(409, refused);
     this.admit(def);

@@ -14,7 +14,7 @@ import type { HostStateName } from "../../../types.js";
 import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
 import { type OperationEntry, OperationLog } from "../operations.js";
 import { type Clock, systemClock } from "./clock.js";
-import { SimStorage, VM_NAME_PATTERN, type VmRecord } from "../sim-storage.js";
+import { arrivedFrom, listedHere, lostWith, type Refusal, SimStorage, VM_NAME_PATTERN, type VmRecord } from "../sim-storage.js";
 import { checkDestination } from "../destination.js";
 import { SimWorkload, fairShare } from "./workload.js";
 
@@ -125,8 +125,8 @@ export class SimDriver implements Driver {
    */
   private startListed(def: Omit<VmDefinition, "host">, busy: boolean): void {
     let why: string | null = null;
-    const elsewhere = (current: VmRecord | undefined) =>
-      (why = current === undefined || current.host === this.name ? null : `not starting ${def.name}: shared storage names ${current.host} as its host (generation ${current.generation})`);
+    const listed = listedHere(this.name, def.name);
+    const elsewhere = (current: VmRecord | undefined) => (why = listed(current));
     try {
       this.placeRecorded(def, busy, elsewhere);
     } catch (e) {
@@ -244,7 +244,7 @@ export class SimDriver implements Driver {
     const def = this.storage.read(vmName);
     if (!def) throw new DriverError(404, `no VM "${vmName}" in shared storage ${this.storage.dir}`);
     // Checked again under the record's lock, so of two hosts restarting it one wins.
-    const lastRanOn = (current: VmRecord | undefined) => (current?.host === from ? null : `VM ${vmName} last ran on ${current?.host}, not ${from}: refusing to start a second copy`);
+    const lastRanOn = lostWith(from, vmName);
     const refused = lastRanOn(def);
     if (refused) throw new DriverError(409, refused);
     this.admit(def);
@@ -260,9 +260,7 @@ export class SimDriver implements Driver {
     if (this.vms.has(def.name)) throw new DriverError(409, `VM ${def.name} already runs on ${this.name}`);
     this.admit(def);
     // It arrives from `from`: the record may name that host (or none, or this one), never a third.
-    this.placeRecorded(def, def.extra?.busy === true, (current) =>
-      current === undefined || current.host === this.name || current.host === from ? null : `shared storage names ${current.host} as the host of ${def.name} (generation ${current.generation})`,
-    );
+    this.placeRecorded(def, def.extra?.busy === true, arrivedFrom(this.name, def.name, [from]));
     this.context.log("info", `incoming: ${def.name} from ${from} now runs on ${this.name}`, { vm: def.name, from });
   }
 
@@ -295,7 +293,7 @@ export class SimDriver implements Driver {
    * current record, says why not (thrown as a 409), then runs it here.
    * Claimed first, so a refused VM never touches a shared workload.
    */
-  private placeRecorded(def: Omit<VmDefinition, "host">, busy: boolean, refuse: (current: VmRecord | undefined) => string | null): void {
+  private placeRecorded(def: Omit<VmDefinition, "host">, busy: boolean, refuse: Refusal): void {
     const vm: SimVm = { name: def.name, mem: def.mem, vcpus: def.vcpus, labels: { ...def.labels }, pinned: def.pinned };
     this.storage?.claim({ ...this.definition(vm), extra: { busy } }, refuse);
     this.vms.set(vm.name, vm);
