@@ -12,6 +12,7 @@ export type { HostStateName } from "../grammar/types.js";
 
 export interface VmFact {
   readonly name: string;
+  /** CPU the VM gets, in percent of one logical CPU. */
   readonly cpu: number;
   readonly mem: number;
   readonly labels: Readonly<Record<string, string>>;

@@ -12,9 +12,9 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { compareNames } from "../../names.js";
-import type { HostStateName } from "../../types.js";
+import type { HostStateName, MeasuredFieldName } from "../../types.js";
 import { CommandError, type CommandRunner, failureMessage, runChecked, runCommand, showCommand } from "./command-runner.js";
-import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MeasuredField, type MigrationTarget, type OperationStatus, type VmDefinition } from "./contract.js";
+import { type AgentContext, type AgentFacts, type AgentVmFact, type Driver, DriverError, type MigrationTarget, type OperationStatus, type VmDefinition } from "./contract.js";
 import { type OperationEntry, OperationLog } from "./operations.js";
 import { SimStorage, VM_NAME_PATTERN } from "./sim-storage.js";
 import { checkDestination } from "./destination.js";
@@ -65,7 +65,7 @@ export interface HostReading {
   /** MiB a new guest can get now, where measured. */
   readonly memAvail?: number;
   /** Which facts were measured (SPEC 1 `host.measured`). */
-  readonly measured?: readonly MeasuredField[];
+  readonly measured?: readonly MeasuredFieldName[];
 }
 
 /** A running migration's progress, as the hypervisor reports it (`GET /migrations/ID` shows it). */

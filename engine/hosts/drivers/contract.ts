@@ -10,35 +10,14 @@
  * the agent's server, the engine's agent client). Imports nothing from the
  * planner: only the shared `engine/*.ts` and the HTTP error helpers.
  */
-import type { HostStateName, MeasuredFieldName } from "../../types.js";
+import type { HostFact, VmFact } from "../../types.js";
 
-/** One VM as the agent reports it in `GET /facts` (SPEC 1, without the engine's smoothing). */
-export interface AgentVmFact {
-  readonly name: string;
-  /** CPU the VM gets, in percent of one logical CPU. */
-  readonly cpu: number;
-  readonly mem: number;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly pinned: boolean;
-}
+/** One VM as the agent reports it in `GET /facts` (SPEC 1, without what the engine derives: `cpu_avg`, `cpu_changes`). */
+export type AgentVmFact = Omit<VmFact, "cpu_avg" | "cpu_changes">;
 
-/** The facts a driver can measure rather than take from flags (SPEC 1 `host.measured`): the engine's own list. */
-export type MeasuredField = MeasuredFieldName;
-
-/** `GET /facts`: this host's part of a snapshot (SPEC 1, one `hosts[]` entry). */
-export interface AgentFacts {
-  readonly name: string;
-  readonly state: HostStateName;
-  readonly cpus: number;
-  readonly mem: number;
-  readonly labels: Readonly<Record<string, string>>;
+/** `GET /facts`: this host's part of a snapshot (SPEC 1, one `hosts[]` entry), its VMs as the agent reports them. */
+export interface AgentFacts extends Omit<HostFact, "vms"> {
   readonly vms: readonly AgentVmFact[];
-  /** Percent of one CPU used on the host outside its VMs, measured. */
-  readonly other_cpu?: number;
-  /** MiB a new guest can get now, measured. */
-  readonly mem_avail?: number;
-  /** Which fields were measured; the rest are declared. */
-  readonly measured?: readonly MeasuredField[];
 }
 
 /** One guest of a host's initial configuration (the sim and qemu drivers, `--vms`, a sim host file). */

@@ -7,10 +7,10 @@
  * migration) are not counted as its load: a guest that just arrived shows
  * the copy and the restart, not its work.
  */
-import type { MeasuredField } from "./contract.js";
+import type { MeasuredFieldName } from "../../types.js";
 
 /** What a driver's facts say they measured: `cpu` always (the window), the others where they were read. */
-export function measuredFields(otherCpu: number | undefined, memAvail: number | undefined): MeasuredField[] {
+export function measuredFields(otherCpu: number | undefined, memAvail: number | undefined): MeasuredFieldName[] {
   return ["cpu", ...(otherCpu !== undefined ? (["other_cpu"] as const) : []), ...(memAvail !== undefined ? (["mem_avail"] as const) : [])];
 }
 
