@@ -4,6 +4,9 @@
  * record of figures that lands, under its key, in the JSON line of
  * `npm run bench -- --json`.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
 export interface Benchmark {
   /** Key in the JSON line, e.g. `check_2k`. */
   readonly name: string;
@@ -13,6 +16,19 @@ export interface Benchmark {
 }
 
 export type BenchResult = Record<string, number | string | boolean | Record<string, number | string | boolean>>;
+
+/** Milliseconds one synchronous run of `fn` takes. */
+export function elapsedMs(fn: () => unknown): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** A full collection on demand, without starting node with `--expose-gc`. */
+export function fullGc(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
 
 /** Runs `fn` `runs` times after `warmup` runs and returns the median in milliseconds. */
 export async function medianMs(fn: () => unknown, runs: number, warmup = 2): Promise<number> {

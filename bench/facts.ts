@@ -15,51 +15,35 @@
  * beside it: the same work but validation.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { factsText, parseFactsJson } from "../engine/plan/facts.js";
-import { median, round, type Benchmark } from "./api.js";
+import { elapsedMs, fullGc, median, round, type Benchmark } from "./api.js";
 import { generateFacts } from "./plan.js";
 
 const bench: Benchmark = {
   name: "facts_10k",
   description: "read + parse + validate a 10,000-host snapshot vs JSON.parse of the same bytes (goal ≤ 1.5×)",
   async run() {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
+    const gc = fullGc();
     const dir = mkdtempSync(join(tmpdir(), "vmpolicy-bench-facts-"));
     try {
       const file = join(dir, "facts-10k.json");
       writeFileSync(file, JSON.stringify(generateFacts()));
       const text = readFileSync(file, "utf8");
+      // Each result is dropped inside its function, before the next collection.
+      const timeFacts = (): number => {
+        let result: ReturnType<typeof parseFactsJson> | undefined;
+        const ms = elapsedMs(() => (result = parseFactsJson(factsText(readFileSync(file)), file)));
+        if (!result!.ok) throw new Error(`facts_10k: ${result!.errors[0]!.path}: ${result!.errors[0]!.message}`);
+        return ms;
+      };
+      const timeParse = (): number => elapsedMs(() => JSON.parse(text));
+      const timeRead = (): number => elapsedMs(() => factsText(readFileSync(file)));
+      const timeReadParse = (): number => elapsedMs(() => JSON.parse(readFileSync(file, "utf8")));
       const full: number[] = [];
       const parse: number[] = [];
       const ratios: number[] = [];
-      // Each result is dropped inside its function, before the next collection.
-      const timeFacts = (): number => {
-        const start = process.hrtime.bigint();
-        const r = parseFactsJson(factsText(readFileSync(file)), file);
-        const ms = Number(process.hrtime.bigint() - start) / 1e6;
-        if (!r.ok) throw new Error(`facts_10k: ${r.errors[0]!.path}: ${r.errors[0]!.message}`);
-        return ms;
-      };
-      const timeParse = (): number => {
-        const start = process.hrtime.bigint();
-        JSON.parse(text);
-        return Number(process.hrtime.bigint() - start) / 1e6;
-      };
-      const timeRead = (): number => {
-        const start = process.hrtime.bigint();
-        factsText(readFileSync(file));
-        return Number(process.hrtime.bigint() - start) / 1e6;
-      };
-      const timeReadParse = (): number => {
-        const start = process.hrtime.bigint();
-        JSON.parse(readFileSync(file, "utf8"));
-        return Number(process.hrtime.bigint() - start) / 1e6;
-      };
       const read: number[] = [];
       const readParse: number[] = [];
       const readRatios: number[] = [];

@@ -4,10 +4,8 @@
  * under the 1 MiB `max_policy_bytes` cap: what a reload of a set of such
  * files holds. Goal (issue 11): tens of bytes per source byte.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { parsePolicy } from "../grammar/parse.js";
-import { round, type Benchmark } from "./api.js";
+import { elapsedMs, fullGc, round, type Benchmark } from "./api.js";
 import { generatePolicy } from "./check.js";
 
 const CAP = 1024 * 1024;
@@ -26,17 +24,15 @@ const bench: Benchmark = {
   name: "parse_memory",
   description: "heap kept by parsing a ~1 MiB policy file, per source byte (goal: tens of bytes)",
   async run() {
-    // A full collection before and after, without needing `node --expose-gc`.
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
+    // A full collection before and after.
+    const gc = fullGc();
     const text = largePolicy(CAP);
     parsePolicy("policy warm\nlet x = 1\n", "warm.policy");
     gc();
     gc();
     const before = process.memoryUsage().heapUsed;
-    const start = process.hrtime.bigint();
-    const result = parsePolicy(text, "large.policy");
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    let result!: ReturnType<typeof parsePolicy>;
+    const ms = elapsedMs(() => (result = parsePolicy(text, "large.policy")));
     gc();
     gc();
     const kept = process.memoryUsage().heapUsed - before;
