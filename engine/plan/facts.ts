@@ -8,6 +8,7 @@ import { isAscii } from "node:buffer";
 import { suggest } from "../../grammar/suggest.js";
 import { HOST_STATES } from "../../grammar/types.js";
 import { locateJsonError } from "../json-errors.js";
+import { EMPTY_LABELS, FACT_BOUNDS } from "./fact-bounds.js";
 import { NameTable } from "./name-table.js";
 import { type FactError, type Facts, type HostFact, type HostStateName, MEASURED_FIELDS, type MeasuredFieldName, type MigrationFact, type RecentFact, type VmFact } from "../types.js";
 
@@ -20,30 +21,10 @@ const VM_KEYS = ["name", "cpu", "mem", "labels", "pinned", "cpu_avg", "cpu_chang
 const MIGRATION_KEYS = ["vm", "from", "to"];
 const RECENT_KEYS = ["vm", "seconds_ago"];
 
-/** Shared by every VM and host without labels (frozen, prototype-free). */
-const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+export { FACT_BOUNDS } from "./fact-bounds.js";
 
 const NUMBER = "must be a finite number ≥ 0";
 const POSITIVE_INT = "must be a positive integer";
-
-/**
- * The largest value a real host can report (SPEC 1, "implausibly large
- * numbers"): a finite but huge number (`cpu: 1e308`) would make `load`
- * Infinity and CSLB silently plan nothing. The bounds lie far above any
- * machine sold today (Linux's NR_CPUS tops out at 8192; the largest
- * servers hold tens of TiB) and far below where sums over 200 000 VMs
- * lose precision. Documented in docs/planner.md.
- */
-export const FACT_BOUNDS = {
-  /** Logical CPUs of one host. */
-  cpus: 16_384,
-  /** Percent of one logical CPU (`vm.cpu`, `cpu_avg`): every CPU of the largest host busy. */
-  cpu: 16_384 * 100,
-  /** MiB (`host.mem`, `vm.mem`): 1 PiB. */
-  mem: 1024 ** 3,
-  /** `recent[].seconds_ago`: about 31 years. */
-  seconds_ago: 1_000_000_000,
-} as const;
 
 /** What an out-of-range value is told, per bounded field. */
 const TOO_LARGE = {
