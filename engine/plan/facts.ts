@@ -129,7 +129,7 @@ class Validator {
   /** Host name → index of its first host. */
   private readonly hostAt = new Map<string, number>();
   /** Every VM name with where it was first seen (sized in `hosts`, once the VMs are counted). */
-  private vmAt = new NameTable(0);
+  private vmAt = new NameTable(0, () => "");
   /** Whether every host and VM had a readable name (references to unknown names are checked only then: no follow-on noise). */
   private namesComplete = true;
 
@@ -188,7 +188,8 @@ class Validator {
     this.rawHosts = input;
     let vmCount = 0;
     for (const h of input) if (isObject(h) && Array.isArray(h.vms)) vmCount += h.vms.length;
-    this.vmAt = new NameTable(vmCount);
+    // Only a VM with a string name is added, so its name is there to fetch.
+    this.vmAt = new NameTable(vmCount, (host, position) => ((input[host] as Obj).vms as Obj[])[position]!.name as string);
     const out: HostFact[] = [];
     let ok = true;
     for (let i = 0; i < input.length; i++) {

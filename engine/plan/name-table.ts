@@ -1,66 +1,105 @@
 /**
- * The VM names of a facts snapshot, for the uniqueness check of
- * engine/plan/facts.ts: an open-addressing hash table over typed arrays.
- * A `Map` of 200,000 names cost more than JSON.parse's share of the
+ * The VM names of a facts snapshot, for the uniqueness checks of both readers
+ * (facts.ts and facts-scan.ts): an open-addressing hash table over typed
+ * arrays. A `Map` of 200,000 names cost more than JSON.parse's share of the
  * snapshot's validation (mostly in the garbage collector, copying its growing
- * backing store); this table is sized once from the VM count, holds only
- * small integers, and allocates nothing per name.
+ * backing store). This table holds only integers: each slot keeps its entry
+ * and the name's full hash side by side (one cache line per probe), and a
+ * name is fetched from where the snapshot holds it (`nameAt`) only when the
+ * hashes are equal, so it keeps no string and compares almost none.
  */
-export class NameTable {
-  /** Slot → entry number + 1 (0: empty). */
-  private readonly slots: Int32Array;
-  private readonly mask: number;
-  private readonly names: string[] = [];
-  private readonly hosts: Int32Array;
-  private readonly positions: Int32Array;
+/** The name of the VM at `hosts[host].vms[position]`, as it was added. */
+export type NameAt = (host: number, position: number) => string;
 
-  /** `capacity`: how many names will be added at most. */
-  constructor(capacity: number) {
+export class NameTable {
+  /** Two per slot: entry number + 1 (0: empty), then the name's hash. */
+  private slots: Int32Array;
+  /** Slot count - 1 (a power of two). */
+  private mask: number;
+  private count = 0;
+  private hosts: Int32Array;
+  private positions: Int32Array;
+
+  /** `capacity`: how many names are expected; more are taken, at the cost of growing the table. */
+  constructor(
+    capacity: number,
+    private readonly nameAt: NameAt,
+  ) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
-    this.slots = new Int32Array(size);
+    this.slots = new Int32Array(size * 2);
     this.mask = size - 1;
-    this.hosts = new Int32Array(capacity);
-    this.positions = new Int32Array(capacity);
+    this.hosts = new Int32Array(Math.max(capacity, 8));
+    this.positions = new Int32Array(Math.max(capacity, 8));
   }
 
   /** FNV-1a over the UTF-16 code units. */
-  private static hash(name: string): number {
+  static hash(name: string): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
     return h;
   }
 
   /** The slot holding `name`, or the empty slot where it would go. */
-  private slotOf(name: string): number {
-    let s = NameTable.hash(name) & this.mask;
+  private slotOf(name: string, hash: number): number {
+    const slots = this.slots;
+    let s = hash & this.mask;
     for (;;) {
-      const entry = this.slots[s]!;
-      if (entry === 0 || this.names[entry - 1] === name) return s;
+      const entry = slots[2 * s]!;
+      if (entry === 0 || (slots[2 * s + 1] === hash && this.nameAt(this.hosts[entry - 1]!, this.positions[entry - 1]!) === name)) return s;
       s = (s + 1) & this.mask;
     }
   }
 
   /** Adds `name`, found at `hosts[host].vms[position]`; returns the entry it already had, or -1 when it is new. */
-  add(name: string, host: number, position: number): number {
-    const s = this.slotOf(name);
-    const entry = this.slots[s]!;
+  add(name: string, host: number, position: number, hash = NameTable.hash(name)): number {
+    const s = this.slotOf(name, hash);
+    const entry = this.slots[2 * s]!;
     if (entry !== 0) return entry - 1;
-    const n = this.names.length;
-    this.names.push(name);
+    const n = this.count;
+    if (n === this.hosts.length || (n + 1) * 2 > this.mask + 1) return this.grow(name, host, position, hash);
+    this.count = n + 1;
     this.hosts[n] = host;
     this.positions[n] = position;
-    this.slots[s] = n + 1;
+    this.slots[2 * s] = n + 1;
+    this.slots[2 * s + 1] = hash;
     return -1;
   }
 
+  /** Doubles what is full and adds `name` (new): for a reader that does not know the count ahead. */
+  private grow(name: string, host: number, position: number, hash: number): number {
+    const n = this.count;
+    if (n === this.hosts.length) {
+      const hosts = new Int32Array(n * 2);
+      hosts.set(this.hosts);
+      this.hosts = hosts;
+      const positions = new Int32Array(n * 2);
+      positions.set(this.positions);
+      this.positions = positions;
+    }
+    if ((n + 1) * 2 > this.mask + 1) {
+      const old = this.slots;
+      const size = (this.mask + 1) * 2;
+      this.slots = new Int32Array(size * 2);
+      this.mask = size - 1;
+      for (let i = 0; i < old.length; i += 2) {
+        if (old[i] === 0) continue;
+        let s = old[i + 1]! & this.mask;
+        while (this.slots[2 * s] !== 0) s = (s + 1) & this.mask;
+        this.slots[2 * s] = old[i]!;
+        this.slots[2 * s + 1] = old[i + 1]!;
+      }
+    }
+    return this.add(name, host, position, hash);
+  }
+
   has(name: string): boolean {
-    return this.slots[this.slotOf(name)] !== 0;
+    return this.slots[2 * this.slotOf(name, NameTable.hash(name))] !== 0;
   }
 
   /** The entry of `name`, or -1. */
   find(name: string): number {
-    return this.slots[this.slotOf(name)]! - 1;
+    return this.slots[2 * this.slotOf(name, NameTable.hash(name))]! - 1;
   }
 
   hostOf(entry: number): number {
