@@ -9,6 +9,7 @@ import { suggest } from "../../grammar/suggest.js";
 import { HOST_STATES } from "../../grammar/types.js";
 import { locateJsonError } from "../json-errors.js";
 import { EMPTY_LABELS, FACT_BOUNDS } from "./fact-bounds.js";
+import { type ByteSource, type ScannedFacts, scanFactsSource, scanFactsText } from "./facts-scan.js";
 import { NameTable } from "./name-table.js";
 import { type FactError, type Facts, type HostFact, type HostStateName, MEASURED_FIELDS, type MeasuredFieldName, type MigrationFact, type RecentFact, type VmFact } from "../types.js";
 
@@ -53,9 +54,45 @@ function validate(input: unknown, adopt: boolean): FactsResult {
   return v.errors.length > 0 || facts === null ? { ok: false, errors: v.errors } : { ok: true, facts };
 }
 
-/** Parses JSON text and validates it; a syntax error is reported as `FILE:LINE:COL` with what is wrong. */
+/**
+ * Parses JSON text and validates it; a syntax error is reported as
+ * `FILE:LINE:COL` with what is wrong. A plainly written valid snapshot is read
+ * by the fast path (facts-scan.ts); anything else, and every error, by
+ * `JSON.parse` and the validator.
+ */
 export function parseFactsJson(text: string, file: string): FactsResult {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const fast = finishScan(scanFactsText(body));
+  if (fast !== null) return { ok: true, facts: fast };
+  return parseGeneral(body, file);
+}
+
+/**
+ * A snapshot of `size` bytes read in pieces from `source` (a file: it is
+ * never held whole), or, when the fast path cannot read it, from `whole()`'s
+ * bytes by `parseFactsJson`.
+ */
+export function parseFactsSource(source: ByteSource, size: number, whole: () => Buffer, file: string): FactsResult {
+  const fast = finishScan(scanFactsSource(source, size));
+  if (fast !== null) return { ok: true, facts: fast };
+  return parseFactsJson(factsText(whole()), file);
+}
+
+/** The fast path's snapshot with its `migrating` and `recent` checked; null when they hold a problem (the general path reports it). */
+function finishScan(scanned: ScannedFacts | null): Facts | null {
+  if (scanned === null) return null;
+  const { hosts, hostAt, vmAt } = scanned;
+  const v = new Validator(false);
+  const hostOfVm = (vm: string): string | null => {
+    const at = vmAt.find(vm);
+    return at < 0 ? null : hosts[vmAt.hostOf(at)]!.name;
+  };
+  const migrating = v.migrating(scanned.migrating, hostAt, vmAt, true, hostOfVm);
+  const recent = v.recent(scanned.recent, vmAt, true);
+  return migrating === null || recent === null ? null : { hosts, migrating, recent };
+}
+
+function parseGeneral(body: string, file: string): FactsResult {
   let input: unknown;
   try {
     input = JSON.parse(body);
@@ -395,7 +432,7 @@ class Validator {
     return typeof h.name === "string" && h.name.length > 0 ? h.name : `hosts[${index}]`;
   }
 
-  private migrating(
+  migrating(
     input: unknown,
     hostNames: ReadonlyMap<string, unknown>,
     vmWhere: { has(name: string): boolean },
@@ -437,7 +474,7 @@ class Validator {
     return this.errors.length > before ? null : out;
   }
 
-  private recent(input: unknown, vmWhere: { has(name: string): boolean }, namesKnown: boolean): RecentFact[] | null {
+  recent(input: unknown, vmWhere: { has(name: string): boolean }, namesKnown: boolean): RecentFact[] | null {
     if (input === undefined) return [];
     if (!Array.isArray(input)) {
       this.fail("recent", "must be a list of { vm, seconds_ago }");
