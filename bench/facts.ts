@@ -1,8 +1,7 @@
 /**
  * `facts_10k`: reading, parsing and validating the 10,000-host / 200,000-VM
  * snapshot of `plan_10k` from a file, as `vmpolicy plan --facts` does
- * (`factsText` of the file's bytes, then `parseFactsJson`), beside
- * `JSON.parse` of the same text in the same run.
+ * (`readFactsFile`), beside `JSON.parse` of the same text in the same run.
  * Goal: ≤ 1.5× `JSON.parse`. Each side starts from a collected heap,
  * as a `vmpolicy plan` process does, rather than paying for the other's
  * garbage (which made the ratio swing between runs).
@@ -17,7 +16,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { factsText, parseFactsJson } from "../engine/plan/facts.js";
+import { readFactsFile } from "../engine/facts-file.js";
+import { factsText } from "../engine/plan/facts.js";
 import { elapsedMs, fullGc, median, round, type Benchmark } from "./api.js";
 import { generateFacts } from "./plan.js";
 
@@ -33,8 +33,8 @@ const bench: Benchmark = {
       const text = readFileSync(file, "utf8");
       // Each result is dropped inside its function, before the next collection.
       const timeFacts = (): number => {
-        let result: ReturnType<typeof parseFactsJson> | undefined;
-        const ms = elapsedMs(() => (result = parseFactsJson(factsText(readFileSync(file)), file)));
+        let result: ReturnType<typeof readFactsFile> | undefined;
+        const ms = elapsedMs(() => (result = readFactsFile(file)));
         if (!result!.ok) throw new Error(`facts_10k: ${result!.errors[0]!.path}: ${result!.errors[0]!.message}`);
         return ms;
       };

@@ -6,11 +6,11 @@
  * With `--rounds N [--interval D]` (SPEC 12) it re-plans round after round
  * with each plan applied, and exits 3 when the policy cycles or never settles.
  */
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { renderDiagnostics } from "../../grammar/render-diagnostics.js";
 import { useColor } from "./check.js";
-import { factsText, formatFactErrors, parseFactsJson } from "../../engine/plan/facts.js";
+import { readFactsFile } from "../../engine/facts-file.js";
+import { type FactsResult, formatFactErrors } from "../../engine/plan/facts.js";
 import { describeFsError, readPolicySources } from "../../engine/policy/files.js";
 import { loadPolicySet } from "../../engine/policy/set.js";
 import { planRound } from "../../engine/plan/index.js";
@@ -102,14 +102,13 @@ async function runPlan(options: PlanOptions): Promise<number> {
     process.stderr.write("vmpolicy plan: --interval needs --rounds\n");
     return 2;
   }
-  let text: string;
+  let facts: FactsResult;
   try {
-    text = factsText(await readFile(options.facts));
+    facts = readFactsFile(options.facts);
   } catch (err) {
     process.stderr.write(`vmpolicy plan: cannot read ${options.facts}: ${describeFsError(err)}\n`);
     return 2;
   }
-  const facts = parseFactsJson(text, options.facts);
   if (!facts.ok) {
     process.stderr.write(`vmpolicy plan: ${options.facts} is not a valid facts snapshot:\n${formatFactErrors(facts.errors)}\n`);
     return 1;

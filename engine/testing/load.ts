@@ -5,10 +5,10 @@
  * Every key is checked; each problem is a diagnostic at its line, and a
  * file with any problem runs no case.
  */
-import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { suggest } from "../../grammar/suggest.js";
-import { parseFactsJson, validateFacts } from "../plan/facts.js";
+import { readFactsFile } from "../facts-file.js";
+import { type FactsResult, validateFacts } from "../plan/facts.js";
 import { describeFsError } from "../policy/files.js";
 import { DEFAULT_PLAN_SETTINGS, type FactError, type Facts, type PlanSettings } from "../types.js";
 import { EXPECTATIONS, type Expectation } from "./expectations.js";
@@ -166,13 +166,12 @@ async function caseFacts(
 }
 
 async function readFacts(file: string): Promise<{ facts: Facts } | { message: string }> {
-  let text: string;
+  let r: FactsResult;
   try {
-    text = await readFile(file, "utf8");
+    r = readFactsFile(file);
   } catch (err) {
     return { message: `cannot read ${file}: ${describeFsError(err)}` };
   }
-  const r = parseFactsJson(text, file);
   if (r.ok) return { facts: r.facts };
   const shown = r.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`);
   if (r.errors.length > 5) shown.push(`… and ${r.errors.length - 5} more`);

@@ -100,6 +100,19 @@ describe("vmpolicy plan", () => {
     expect(r.err).toMatch(/broken\.policy:2:9: error: /);
   });
 
+  it("reads the facts from a pipe (--facts /dev/stdin), and names a bad one's paths, though a pipe cannot be read twice", () => {
+    // Through `cat |`: spawnSync's own `input` is a socket, which /dev/stdin cannot open.
+    const run = (input: string) => {
+      const file = join(tmp, "piped.json");
+      writeFileSync(file, input);
+      return spawnSync("sh", ["-c", 'cat "$1" | "$2" "$3" plan --facts /dev/stdin', "sh", file, process.execPath, CLI], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "" } });
+    };
+    const good = run(readFileSync(join(ROOT, THESIS), "utf8"));
+    expect([good.status, good.stdout]).toEqual([0, plan("--facts", THESIS).out]);
+    const bad = run(JSON.stringify({ hosts: [{ name: "h", state: "up", cpus: 2, mem: 10, vms: [{ name: "v", cpu: -1, mem: 1 }] }] }));
+    expect([bad.status, bad.stderr]).toEqual([1, "vmpolicy plan: /dev/stdin is not a valid facts snapshot:\nhosts[0].vms[0].cpu: must be a finite number ≥ 0\n"]);
+  });
+
   it("exits 2 when a file cannot be read", () => {
     expect(plan("--facts", join(tmp, "missing.json")).code).toBe(2);
     expect(plan("--facts", THESIS, "--policy", join(tmp, "missing.policy")).code).toBe(2);
