@@ -94,6 +94,9 @@ export interface ScannedFacts {
  */
 const BYTES_PER_VM = 96;
 
+/** The most VMs the name table is sized for at first (it grows past them), so a huge or sparse file allocates nothing large before it is read. */
+const FIRST_CAPACITY = 1 << 18;
+
 /** A snapshot of `size` bytes read from `source`, or null when the general path must read it. */
 export function scanFactsSource(source: ByteSource, size: number): ScannedFacts | null {
   return run(new Scanner("", source, size));
@@ -135,7 +138,7 @@ class Scanner {
     private readonly source: ByteSource | null,
     size: number,
   ) {
-    this.vmAt = new NameTable(Math.ceil(size / BYTES_PER_VM), (host, position) => (host < this.hostList.length ? this.hostList[host]!.vms : this.hostVms)[position]!.name);
+    this.vmAt = new NameTable(Math.min(Math.ceil(size / BYTES_PER_VM), FIRST_CAPACITY), (host, position) => (host < this.hostList.length ? this.hostList[host]!.vms : this.hostVms)[position]!.name);
     this.w = text;
     this.ended = source === null;
     this.bytes = source === null ? null : Buffer.allocUnsafe(WINDOW);

@@ -33,9 +33,9 @@ export class NameTable {
     this.positions = new Int32Array(Math.max(capacity, 8));
   }
 
-  /** FNV-1a over the UTF-16 code units. */
+  /** FNV-1a over the UTF-16 code units, as a signed 32-bit integer (the value a slot stores). */
   static hash(name: string): number {
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0;
     for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
     return h;
   }

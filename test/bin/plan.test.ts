@@ -4,7 +4,7 @@
  * paths, policy errors as `vmpolicy check` prints them, unknown params.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, afterEach, vi } from "vitest";
@@ -350,6 +350,11 @@ describe("vmpolicy plan", () => {
       code: 2,
       err: `vmpolicy plan: cannot read ${join(dir, "missing.json")}: no such file or directory\n`,
     });
+    // A sparse 1 TiB file: sized from its length, the fast path's name table once failed to allocate before reading a byte.
+    const huge = join(dir, "huge.json");
+    writeFileSync(huge, '{"hosts":[]}');
+    truncateSync(huge, 2 ** 40);
+    expect(await plan("--facts", huge)).toEqual({ code: 2, err: `vmpolicy plan: cannot read ${huge}: File size (1099511627776) is greater than 2 GiB\n` });
   });
 });
 

@@ -17,6 +17,13 @@ describe("NameTable", () => {
     expect(table.positionOf(table.find(SAME_HASH[1]))).toBe(1);
   });
 
+  it("finds every name it holds, the empty one too (its hash is the start value, stored as a signed integer)", () => {
+    const names = ["", "a", "vm1"];
+    const table = new NameTable(3, (_host, position) => names[position]!);
+    names.forEach((name, i) => expect(table.add(name, 0, i)).toBe(-1));
+    names.forEach((name, i) => expect([table.add(name, 0, i), table.find(name), table.has(name)]).toEqual([i, i, true]));
+  });
+
   it("grows past the count it was sized for and keeps every entry", () => {
     const names = Array.from({ length: 5000 }, (_, i) => `n${i}`);
     const table = new NameTable(0, (_host, position) => names[position]!);
