@@ -5,6 +5,36 @@ import { parseFactsJson } from "../../../engine/plan/facts.js";
 // Two names with the same 32-bit hash (found by search): the table must tell them apart by the names themselves.
 const SAME_HASH = ["vm-36vu", "vm-ayea"] as const;
 
+/**
+ * `count` names whose hashes share their low `bits` bits, as a hostile agent
+ * could choose them: a prefix, then the three letters that steer the hash
+ * there (FNV-1a run backwards: each step's multiplier is odd, so it has an
+ * inverse modulo 2^32, and the low bits depend on the low bits only).
+ */
+function sameLowBits(count: number, bits: number, target: number): string[] {
+  const mask = (1 << bits) - 1;
+  const prime = 0x01000193;
+  let inverse = 1;
+  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(prime, inverse));
+  const suffixFor = new Map<number, string>();
+  for (let a = 97; a < 123; a++) {
+    for (let b = 97; b < 123; b++) {
+      for (let c = 97; c < 123; c++) {
+        let h = target;
+        for (const code of [c, b, a]) h = (Math.imul(h, inverse) ^ code) & mask;
+        suffixFor.set(h, String.fromCharCode(a, b, c));
+      }
+    }
+  }
+  const names: string[] = [];
+  for (let i = 0; names.length < count; i++) {
+    const prefix = `vm-${i.toString(36)}-`;
+    const suffix = suffixFor.get(NameTable.hash(prefix) & mask);
+    if (suffix !== undefined) names.push(prefix + suffix);
+  }
+  return names;
+}
+
 describe("NameTable", () => {
   it("tells apart names whose hashes are equal", () => {
     expect(NameTable.hash(SAME_HASH[0])).toBe(NameTable.hash(SAME_HASH[1]));
@@ -22,6 +52,14 @@ describe("NameTable", () => {
     const table = new NameTable(3, (_host, position) => names[position]!);
     names.forEach((name, i) => expect(table.add(name, 0, i)).toBe(-1));
     names.forEach((name, i) => expect([table.add(name, 0, i), table.find(name), table.has(name)]).toEqual([i, i, true]));
+  });
+
+  it("spreads names chosen to share their hashes' low bits (about one probe each, not one per name before)", () => {
+    const names = sameLowBits(5000, 18, 12345);
+    expect(new Set(names.map((n) => NameTable.hash(n) & 0x3ffff))).toEqual(new Set([12345]));
+    const table = new NameTable(names.length, (_host, position) => names[position]!);
+    names.forEach((name, i) => expect(table.add(name, 0, i)).toBe(-1));
+    expect(table.probes).toBeLessThan(3 * names.length);
   });
 
   it("grows past the count it was sized for and keeps every entry", () => {
