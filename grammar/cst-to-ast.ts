@@ -7,7 +7,7 @@
  * SPEC 2.2 (`foo(x for host)`, a fractional priority), so those errors get
  * precise messages.
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { CstElement, CstNode, IToken } from "chevrotain";
 import {
   AGGREGATE_FUNCTIONS,
   type Action,
@@ -311,7 +311,16 @@ class Converter implements ClimbTarget {
     const c = node.children;
     const id = c["Identifier"];
     if (id !== undefined) return this.tokenExpr("Identifier", id[0] as IToken);
-    const [key, [child]] = Object.entries(c).find(([k]) => COMPOSITE_PRIMARIES.has(k)) ?? ["", []];
+    // The first composite child in the node's own order, found without Object.entries' arrays (this runs for every operand).
+    let key = "";
+    let child: CstElement | undefined;
+    for (const k in c) {
+      if (COMPOSITE_PRIMARIES.has(k)) {
+        key = k;
+        child = c[k]![0];
+        break;
+      }
+    }
     if (child === undefined) {
       for (const k of TOKEN_PRIMARIES) if (c[k] !== undefined) return this.tokenExpr(k, c[k][0] as IToken);
       throw new Error("empty operand");

@@ -84,12 +84,23 @@ export function tooDeepExpression(file: PolicyFile, limit = MAX_EXPRESSION_DEPTH
   for (const decl of file.decls) {
     // Depth first in source order (children pushed last first), so the
     // report points at the first too-deep expression as the file reads.
-    const stack: [Expr, number][] = roots(decl).map((e): [Expr, number] => [e, 1]).reverse();
+    // Two parallel stacks rather than a pair per expression: this walk runs over every parse.
+    const stack: Expr[] = [];
+    const depths: number[] = [];
+    const top = roots(decl);
+    for (let i = top.length - 1; i >= 0; i--) {
+      stack.push(top[i]!);
+      depths.push(1);
+    }
     while (stack.length > 0) {
-      const [e, depth] = stack.pop()!;
+      const e = stack.pop()!;
+      const depth = depths.pop()!;
       if (depth > limit) return e.span;
       const inner = children(e);
-      for (let i = inner.length - 1; i >= 0; i--) stack.push([inner[i]!, depth + 1]);
+      for (let i = inner.length - 1; i >= 0; i--) {
+        stack.push(inner[i]!);
+        depths.push(depth + 1);
+      }
     }
   }
   return null;

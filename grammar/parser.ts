@@ -16,7 +16,7 @@
  * - a name being declared may be a reserved word, reported as P106 while
  *   parsing, so that one misnamed `let` does not derail the rest of the file.
  */
-import type { IToken, Rule, TokenType } from "chevrotain";
+import type { IOrAlt, IToken, Rule, TokenType } from "chevrotain";
 import { CstParser } from "./chevrotain.js";
 import {
   ALL_TOKENS,
@@ -327,41 +327,66 @@ export class PolicyParser extends CstParser {
    * binding's `where`, arithmetic only for a sort key or a binding's source.
    */
   readonly expr = this.RULE("expr", (minPrec?: number) => {
-    this.SUBRULE(this.operand);
-    this.MANY({
-      GATE: () => binaryPrecedence(this.LA(1).tokenType) >= (minPrec ?? PREC.coalesce),
-      DEF: () => {
-        this.CONSUME(BinOp);
-        this.SUBRULE2(this.operand);
-      },
-    });
+    const outer = this.exprMin;
+    this.exprMin = minPrec ?? PREC.coalesce;
+    try {
+      this.SUBRULE(this.operand);
+      this.MANY(
+        (this.moreOperands ??= {
+          GATE: () => binaryPrecedence(this.LA(1).tokenType) >= this.exprMin,
+          DEF: () => {
+            this.CONSUME(BinOp);
+            this.SUBRULE2(this.operand);
+          },
+        }),
+      );
+    } finally {
+      // An operand holds expressions of its own (in brackets, a call's arguments); the gate reads this one's bound again after them.
+      this.exprMin = outer;
+    }
   });
+
+  /** The `expr` being read's `minPrec`, for its `MANY`'s gate, which is made once (see `primaries`). */
+  private exprMin: number = PREC.coalesce;
+  private moreOperands?: { GATE: () => boolean; DEF: () => void };
+
+  /**
+   * The operand's alternatives, made once (chevrotain's advice for hot `OR`s):
+   * a new array of thirteen closures for every operand was a quarter of all a
+   * parse allocated.
+   */
+  private primaries?: IOrAlt<unknown>[];
+  private members?: IOrAlt<unknown>[];
 
   /** `(not | -)* primary (. NAME)*` */
   readonly operand = this.RULE("operand", () => {
     this.MANY(() => this.CONSUME(Prefix));
-    this.OR([
-      { ALT: () => this.CONSUME(NumberTok) },
-      { ALT: () => this.CONSUME(Duration) },
-      { ALT: () => this.CONSUME(StringTok) },
-      { ALT: () => this.CONSUME(KW.true) },
-      { ALT: () => this.CONSUME(KW.false) },
-      { ALT: () => this.CONSUME(KW.none) },
-      { ALT: () => this.SUBRULE(this.call) },
-      { ALT: () => this.CONSUME(Identifier) },
-      { ALT: () => this.SUBRULE(this.paren) },
-      { ALT: () => this.SUBRULE(this.list) },
-      { ALT: () => this.SUBRULE(this.count) },
-      { ALT: () => this.SUBRULE(this.quantifier) },
-      { ALT: () => this.SUBRULE(this.pick) },
-    ]);
+    this.OR(
+      (this.primaries ??= [
+        { ALT: () => this.CONSUME(NumberTok) },
+        { ALT: () => this.CONSUME(Duration) },
+        { ALT: () => this.CONSUME(StringTok) },
+        { ALT: () => this.CONSUME(KW.true) },
+        { ALT: () => this.CONSUME(KW.false) },
+        { ALT: () => this.CONSUME(KW.none) },
+        { ALT: () => this.SUBRULE(this.call) },
+        { ALT: () => this.CONSUME(Identifier) },
+        { ALT: () => this.SUBRULE(this.paren) },
+        { ALT: () => this.SUBRULE(this.list) },
+        { ALT: () => this.SUBRULE(this.count) },
+        { ALT: () => this.SUBRULE(this.quantifier) },
+        { ALT: () => this.SUBRULE(this.pick) },
+      ]),
+    );
     this.MANY2(() => {
       this.CONSUME(Dot);
       // A field may be named like a keyword: `host.group`.
-      this.OR2([
-        { ALT: () => this.CONSUME2(Identifier, { LABEL: "member" }) },
-        { ALT: () => this.CONSUME(Keyword, { LABEL: "member" }) },
-      ]);
+      this.OR2(
+        (this.members ??= [
+          { ALT: () => this.CONSUME2(Identifier, { LABEL: "member" }) },
+          { ALT: () => this.CONSUME(Keyword, { LABEL: "member" }) },
+        ]),
+      );
     });
   });
 
