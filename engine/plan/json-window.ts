@@ -146,6 +146,7 @@ export class JsonWindow {
     } while (this.more(125));
   }
 
+  /** A value that is not a list or an object: what `migrating` and `recent` items hold. */
   protected flatValue(): string | number | boolean | null {
     this.ws();
     const c = this.w.charCodeAt(this.p);
@@ -164,6 +165,7 @@ export class JsonWindow {
     return leave();
   }
 
+  /** `word` (true, false, null) as `value`; what follows it is checked by the caller's `more`. */
   protected literal<T>(word: string, value: T): T {
     if (!this.w.startsWith(word, this.p)) leave();
     this.p += word.length;
@@ -179,6 +181,7 @@ export class JsonWindow {
     return leave();
   }
 
+  /** JSON's four white-space characters, and nothing else (a form feed is not JSON). */
   protected ws(): void {
     const w = this.w;
     let p = this.p;
