@@ -74,6 +74,21 @@ export interface AgentContext {
 }
 
 /**
+ * A driver's context before and after the agent binds it: what the driver
+ * logs before (start-up's adoptions and refusals) is kept and passed to the
+ * agent's log at `bind`, so nothing said while starting is lost.
+ */
+export class PendingContext {
+  private readonly early: Parameters<AgentContext["log"]>[] = [];
+  current: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
+
+  bind(context: AgentContext): void {
+    this.current = context;
+    for (const entry of this.early.splice(0)) context.log(...entry);
+  }
+}
+
+/**
  * A refusal the HTTP layer maps to its status (404 unknown VM or id, 409
  * conflict such as "already migrating" or "not enough memory", 422 an
  * unknown or unreachable destination host, 400 bad request). The message is shown to the caller as is, so it must say what

@@ -21,7 +21,7 @@ import { cpus as osCpus, totalmem } from "node:os";
 import { AgentClient, AgentClientError } from "../../client.js";
 import { compareNames } from "../../../names.js";
 import type { HostStateName } from "../../../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, PendingContext, type VmDefinition } from "../contract.js";
 import { type OperationEntry, OperationLog } from "../operations.js";
 import { type Adoption, adoptLeftGuests, followMigration } from "./adoption.js";
 import { QemuVm, writeBootImages } from "./process.js";
@@ -88,9 +88,8 @@ export class QemuDriver implements Driver {
   private readonly adoptedFrom = new Map<string, string>();
   private readonly migrating = new Set<string>();
   private readonly ops = new OperationLog<OperationEntry>();
-  /** What is logged before the agent listens (adoption, guests left out), shown once it does. */
-  private readonly early: Parameters<AgentContext["log"]>[] = [];
-  private context: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
+  /** The agent's context; before the agent binds, log lines (the start-up's adoptions and refusals) wait in it. */
+  private readonly agentContext = new PendingContext();
   private closed = false;
   /** CPU measured on the agent's own clock, so asking for facts does not change them. */
   private readonly window: CpuWindow;
@@ -176,8 +175,11 @@ export class QemuDriver implements Driver {
   }
 
   bind(context: AgentContext): void {
-    this.context = context;
-    for (const entry of this.early.splice(0)) context.log(...entry);
+    this.agentContext.bind(context);
+  }
+
+  private get context(): AgentContext {
+    return this.agentContext.current;
   }
 
   async facts(): Promise<AgentFacts> {

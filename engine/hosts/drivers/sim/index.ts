@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { AgentClient } from "../../client.js";
 import { compareNames } from "../../../names.js";
 import type { HostStateName } from "../../../types.js";
-import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, type VmDefinition } from "../contract.js";
+import { type AgentContext, type AgentFacts, type Driver, DriverError, type GuestSpec, type MigrationTarget, type OperationStatus, PendingContext, type VmDefinition } from "../contract.js";
 import { type OperationEntry, OperationLog } from "../operations.js";
 import { type Clock, systemClock } from "./clock.js";
 import { arrivedFrom, listedHere, lostWith, type Refusal, SimStorage, VM_NAME_PATTERN, type VmRecord } from "../sim-storage.js";
@@ -85,9 +85,8 @@ export class SimDriver implements Driver {
   private readonly dom0: number;
   private readonly vms = new Map<string, SimVm>();
   private readonly ops = new OperationLog<Operation>();
-  /** What the driver logged before the agent bound it (the start-up's refusals), passed on at `bind`. */
-  private readonly early: Parameters<AgentContext["log"]>[] = [];
-  private context: AgentContext = { url: "", log: (...entry) => void this.early.push(entry) };
+  /** The agent's context; before the agent binds, log lines (the start-up's adoptions and refusals) wait in it. */
+  private readonly agentContext = new PendingContext();
   private closed = false;
 
   constructor(options: SimHostOptions) {
@@ -136,8 +135,11 @@ export class SimDriver implements Driver {
   }
 
   bind(context: AgentContext): void {
-    this.context = context;
-    for (const entry of this.early.splice(0)) context.log(...entry);
+    this.agentContext.bind(context);
+  }
+
+  private get context(): AgentContext {
+    return this.agentContext.current;
   }
 
   async facts(): Promise<AgentFacts> {
