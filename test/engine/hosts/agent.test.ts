@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,12 +21,12 @@ import { simulateOnce } from "../../../engine/simulator/runner.js";
 import { loadScenarioFile } from "../../../engine/simulator/scenario-load.js";
 import { thesisScenario } from "../../../engine/simulator/scenario.js";
 import { FakeTools } from "../../fixtures/xl/fake-tools.js";
+import { tempDirs } from "./temp-dirs.js";
 
 const running: RunningAgent[] = [];
-const dirs: string[] = [];
+const storageDir = tempDirs("vmpolicy-storage-");
 afterEach(async () => {
   await Promise.all(running.splice(0).map((a) => a.close()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 async function agent(opts: SimHostOptions, token?: string): Promise<RunningAgent & { driver: SimDriver }> {
@@ -205,8 +205,7 @@ describe("agent routes", () => {
   });
 
   it("restarts a lost host's VM from shared storage", async () => {
-    const storage = mkdtempSync(join(tmpdir(), "vmpolicy-storage-"));
-    dirs.push(storage);
+    const storage = storageDir();
     const clock = new ManualClock();
     const lost = await agent({ name: "h1", cpus: 2, mem: 4096, vms: [{ name: "db", mem: 1024, labels: { tier: "db" }, pinned: true }], storage, clock });
     const here = await agent({ name: "h2", cpus: 2, mem: 4096, storage, clock });
@@ -231,8 +230,7 @@ describe("agent routes", () => {
   });
 
   it("a sim agent started again with its VM list leaves out a VM whose shared-storage record names another host (it migrated away meanwhile), and logs why", async () => {
-    const storage = mkdtempSync(join(tmpdir(), "vmpolicy-storage-"));
-    dirs.push(storage);
+    const storage = storageDir();
     const clock = new ManualClock();
     const r1: SimHostOptions = { name: "r1", cpus: 2, mem: 4096, vms: [{ name: "g1", mem: 512 }, { name: "g2", mem: 512 }], storage, clock, migrationRate: 512 };
     const first = await agent(r1);

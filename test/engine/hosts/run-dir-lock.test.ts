@@ -4,21 +4,13 @@
  * a damaged lock) is taken over, and release removes only one's own lock.
  * Two real agent processes: qemu-restart.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { lockRunDir, RunDirInUseError } from "../../../engine/hosts/drivers/qemu/run-dir-lock.js";
+import { tempDirs } from "./temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function runDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "vmpolicy-run-dir-lock-"));
-  dirs.push(d);
-  return d;
-}
+const runDir = tempDirs("vmpolicy-run-dir-lock-");
 
 describe("run-dir lock", () => {
   it("refuses while a live agent holds it, naming the dir and the pid; release lets the next one in", () => {

@@ -1,22 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DriverError, type VmDefinition } from "../../../engine/hosts/drivers/contract.js";
 import { SimStorage } from "../../../engine/hosts/drivers/sim-storage.js";
+import { tempDirs } from "./temp-dirs.js";
 
 // The shared-storage record (SPEC 6): the authority on where a VM lives, claimed atomically with a growing generation.
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const d = mkdtempSync(join(tmpdir(), "vmpolicy-storage-"));
-  dirs.push(d);
-  return d;
-}
+const folder = tempDirs("vmpolicy-storage-");
 
 const def = (host: string): VmDefinition => ({ name: "g1", mem: 32, vcpus: 1, labels: {}, pinned: false, host });
 const onlyFrom = (from: string) => (current: { host: string } | undefined) => (current?.host === from ? null : `g1 is on ${current?.host}, not ${from}`);
