@@ -9,10 +9,10 @@
  * It accepts the snapshots that are valid and plainly written (json-window.ts
  * says what plain is), and answers `null` for anything else: a repeated key,
  * a value of the wrong type, any invalid fact, a host header or VM that does
- * not fit the window. The caller then reads the snapshot the general way
- * (`parseFactsJson`), which reports every problem with its path. So this path
- * never decides what is valid: for every text it accepts, `parseFactsJson`
- * gives the same facts (test/engine/plan/facts-scan.test.ts compares the two
+ * not fit the window. The caller (facts.ts) then reads the snapshot the
+ * general way, `JSON.parse` and the validator, which reports every problem with
+ * its path. So this path never decides what is valid: for every text it
+ * accepts, the general way gives the same facts (test/engine/plan/facts-scan.test.ts compares the two
  * on generated and hand-written snapshots).
  */
 import { HOST_STATES } from "../../grammar/types.js";

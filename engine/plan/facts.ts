@@ -61,21 +61,26 @@ function validate(input: unknown, adopt: boolean): FactsResult {
  * `JSON.parse` and the validator.
  */
 export function parseFactsJson(text: string, file: string): FactsResult {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const body = withoutBom(text);
   const fast = finishScan(scanFactsText(body));
   if (fast !== null) return { ok: true, facts: fast };
   return parseGeneral(body, file);
 }
 
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
  * A snapshot of `size` bytes read in pieces from `source` (a file: it is
  * never held whole), or, when the fast path cannot read it, from `whole()`'s
- * bytes by `parseFactsJson`.
+ * bytes by the general path (not the fast path again: it has just left
+ * this text).
  */
 export function parseFactsSource(source: ByteSource, size: number, whole: () => Buffer, file: string): FactsResult {
   const fast = finishScan(scanFactsSource(source, size));
   if (fast !== null) return { ok: true, facts: fast };
-  return parseFactsJson(factsText(whole()), file);
+  return parseGeneral(withoutBom(factsText(whole())), file);
 }
 
 /** The fast path's snapshot with its `migrating` and `recent` checked; null when they hold a problem (the general path reports it). */

@@ -76,6 +76,8 @@ export class JsonWindow {
     this.ended = source === null;
     this.bytes = source === null ? null : Buffer.allocUnsafe(WINDOW);
     this.refill();
+    // A UTF-8 byte order mark, read as Latin-1 (a text has had its U+FEFF taken off by the caller, as JSON.parse needs).
+    if (source !== null && this.w.startsWith("\xef\xbb\xbf")) this.p = 3;
   }
 
   /** Keeps at least MARGIN characters ahead (or all that is left) in the window: called before each item of a list. */

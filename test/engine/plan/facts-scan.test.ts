@@ -215,10 +215,13 @@ describe("facts fast path (facts-scan.ts)", () => {
     expect(text.length).toBeGreaterThan(3 * 65536);
     const want = general(text);
     for (const sizes of [[1], [7], [65536], [3, 50_000, 1, 900]]) {
-      let wholeAsked = 0;
-      const got = parseFactsSource(pieces(text, sizes), text.length, () => (wholeAsked++, Buffer.from(text)), "f.json");
-      expect(isDeepStrictEqual(got, want)).toBe(true);
-      expect(wholeAsked).toBe(0);
+      // With a UTF-8 byte order mark too (its three bytes, as Latin-1 reads them).
+      for (const file of [text, "\xef\xbb\xbf" + text]) {
+        let wholeAsked = 0;
+        const got = parseFactsSource(pieces(file, sizes), file.length, () => (wholeAsked++, Buffer.from(file, "latin1")), "f.json");
+        expect(isDeepStrictEqual(got, want)).toBe(true);
+        expect(wholeAsked).toBe(0);
+      }
     }
   });
 
